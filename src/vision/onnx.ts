@@ -1,0 +1,85 @@
+import * as ort from 'onnxruntime-node';
+import type { VisionConfig } from '../config/sections/vision.js';
+import { UnavailableError } from '../util/errors.js';
+import { createLogger } from '../util/logger.js';
+
+const log = createLogger('vision.onnx');
+
+export type SessionOptions = Pick<VisionConfig, 'threads' | 'optimization' | 'memArena'>;
+
+/** Session options that matter on a Pi (PLATFORM.md): few threads, sequential, arena off on small boards. */
+export function ortOptions(opts: SessionOptions): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: opts.threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: opts.optimization,
+    enableCpuMemArena: opts.memArena,
+    enableMemPattern: opts.memArena,
+  };
+}
+
+export async function createSession(modelPath: string, opts: SessionOptions): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(modelPath, ortOptions(opts));
+  } catch (e) {
+    throw new UnavailableError(`cannot load model ${modelPath}: ${(e as Error).message}`, 'model-unavailable', e);
+  }
+}
+
+/**
+ * A session loaded on first use and released after `idleMs` without use, so a filter model that ran once does not
+ * keep tens of MB on a 512 MB board. Concurrent acquirers share one load; release waits for runs in flight.
+ */
+export class LazySession {
+  private session?: Promise<ort.InferenceSession>;
+  private inFlight = 0;
+  private idleTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly modelPath: string,
+    private readonly opts: SessionOptions,
+    private readonly idleMs: number,
+  ) {}
+
+  get loaded(): boolean {
+    return this.session !== undefined;
+  }
+
+  async run<T>(fn: (s: ort.InferenceSession) => Promise<T>): Promise<T> {
+    clearTimeout(this.idleTimer);
+    this.inFlight++;
+    try {
+      if (!this.session) {
+        log.debug('loading', { model: this.modelPath });
+        this.session = createSession(this.modelPath, this.opts);
+        this.session.catch(() => {
+          this.session = undefined;
+        });
+      }
+      return await fn(await this.session);
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0 && this.idleMs > 0) {
+        this.idleTimer = setTimeout(() => void this.release(), this.idleMs);
+        this.idleTimer.unref();
+      }
+    }
+  }
+
+  async release(): Promise<void> {
+    clearTimeout(this.idleTimer);
+    if (this.inFlight > 0 || !this.session) return;
+    const s = this.session;
+    this.session = undefined;
+    try {
+      await (await s).release();
+      log.debug('released', { model: this.modelPath });
+    } catch {
+      // a session that failed to load has nothing to release
+    }
+  }
+}
+
+export { ort };
