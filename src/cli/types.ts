@@ -26,5 +26,8 @@ export interface CliCommand {
   options?: CliOptions;
   allowPositionals?: boolean;
   /** Returns the process exit code. Throwing a PinholeError prints its message and exits with its exitCode. */
-  run(args: { values: Record<string, string | boolean | string[] | boolean[] | undefined>; positionals: string[] }, ctx: CliContext): Promise<number>;
+  run(args: { values: CliValues; positionals: string[] }, ctx: CliContext): Promise<number>;
 }
+
+/** Parsed option values; cast to the type declared in `options` (string, boolean, or arrays with `multiple`). */
+export type CliValues = Record<string, string | boolean | (string | boolean)[] | undefined>;

@@ -43,6 +43,20 @@ export const GpioSchema = T.Object(
     timerSeconds: T.Integer({ minimum: 1, maximum: 60, default: 3, ...meta({ title: 'Self-timer (s)', description: 'Delay of the `timer` action.' }) }),
     burstCount: T.Integer({ minimum: 2, maximum: 20, default: 3, ...meta({ title: 'Burst count', description: 'Photos taken by the `burst` action.' }) }),
     sysfsRoot: T.String({ default: '/sys/class/gpio', ...meta({ title: 'sysfs GPIO root', description: 'Where the onoff backend finds gpiochips (tests point it elsewhere).', requiresRestart: true }) }),
+    glitchFilterUs: T.Integer({
+      minimum: 0,
+      maximum: 100000,
+      default: 2000,
+      ...meta({
+        title: 'Glitch filter (µs)',
+        description: 'Hardware spike filter for buttons: pigpio `glitchFilter`, libgpiod v2 `--debounce-period`. Adds this much latency; 0 disables it.',
+        requiresRestart: true,
+      }),
+    }),
+    modelPath: T.String({
+      default: '/proc/device-tree/model',
+      ...meta({ title: 'Pi model file', description: 'Where `auto` reads the board model (tests point it elsewhere).', requiresRestart: true }),
+    }),
   },
   { additionalProperties: false, default: {}, ...meta({ title: 'GPIO', description: 'Buttons and LEDs.' }) },
 );

@@ -1,0 +1,134 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { App } from './app.js';
+import { defaultConfig, loadConfigFile, resolvePaths } from './config/load.js';
+import { locateConfig } from './config/locate.js';
+import type { PinholeConfig } from './config/schema.js';
+import { ConfigStore } from './config/store.js';
+import { validateConfigText } from './config/validate.js';
+import { EventBus } from './events.js';
+import { writeFileAtomic } from './util/atomic-write.js';
+import { ConfigError, errorMessage } from './util/errors.js';
+import { configureLogging, createLogger } from './util/logger.js';
+
+const log = createLogger('daemon');
+
+export interface DaemonOptions {
+  configFlag?: string;
+  version: string;
+  dev: boolean;
+  /** Upper bound for a clean shutdown before the process exits anyway. */
+  shutdownTimeoutMs?: number;
+}
+
+const LAST_GOOD = 'config.last-good.yaml';
+
+function applyLogConfig(cfg: PinholeConfig): void {
+  configureLogging({ level: cfg.log.level, namespaces: cfg.log.namespaces });
+}
+
+/**
+ * The config to start with. A valid file is used (and a copy kept as the last good one). An invalid file does not
+ * stop the camera: the daemon starts on the last good copy (or defaults), reports the errors in status and
+ * /api/health, and applies the file as soon as it is fixed.
+ */
+async function initialConfig(file: string, exists: boolean): Promise<{ config: PinholeConfig; errors: string[] }> {
+  if (!exists) return { config: defaultConfig(), errors: [] };
+  try {
+    const { config, text } = await loadConfigFile(file);
+    await saveLastGood(config, text);
+    return { config, errors: [] };
+  } catch (e) {
+    const errors = e instanceof ConfigError ? e.errors : [`(file): ${errorMessage(e)}`];
+    const fallback = await lastGood(file);
+    return { config: fallback, errors };
+  }
+}
+
+async function saveLastGood(config: PinholeConfig, text: string): Promise<void> {
+  try {
+    const dir = path.join(config.dataDir, 'state');
+    await fs.mkdir(dir, { recursive: true });
+    await writeFileAtomic(path.join(dir, LAST_GOOD), text);
+  } catch (e) {
+    log.warn('cannot keep a copy of the last good config', { error: errorMessage(e) });
+  }
+}
+
+async function lastGood(file: string): Promise<PinholeConfig> {
+  // The broken file may still name the data folder; look for the last good copy there.
+  let dataDir = defaultConfig().dataDir;
+  try {
+    const raw = parseYaml(await fs.readFile(file, 'utf8')) as { dataDir?: unknown } | null;
+    if (raw && typeof raw.dataDir === 'string') dataDir = path.resolve(path.dirname(file), raw.dataDir);
+  } catch {}
+  try {
+    const text = await fs.readFile(path.join(dataDir, 'state', LAST_GOOD), 'utf8');
+    const r = validateConfigText(text);
+    if (r.config) {
+      log.warn('starting on the last good config', { copy: path.join(dataDir, 'state', LAST_GOOD) });
+      return resolvePaths(r.config, path.dirname(file));
+    }
+  } catch {}
+  log.warn('starting on the default config');
+  return { ...defaultConfig(), dataDir };
+}
+
+export async function runDaemon(opts: DaemonOptions): Promise<App> {
+  const loc = locateConfig(opts.configFlag);
+  const { config, errors } = await initialConfig(loc.file, loc.exists);
+  applyLogConfig(config);
+  log.info('starting', { version: opts.version, pid: process.pid, config: loc.exists ? loc.file : '(none: defaults)' });
+  for (const line of errors) log.error(line);
+
+  const bus = new EventBus();
+  const store = new ConfigStore(loc.file, config, bus);
+  store.setErrors(errors);
+  bus.on('config.changed', ({ config: next }) => {
+    applyLogConfig(next);
+    return fs.readFile(loc.file, 'utf8').then((text) => saveLastGood(next, text), () => {});
+  });
+
+  const app = new App(store, bus, { version: opts.version, dev: opts.dev });
+  let stopping = false;
+  const shutdown = (signal: string, exitCode = 0) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal });
+    const timeout = setTimeout(() => {
+      log.error('clean shutdown took too long; exiting anyway');
+      process.exit(1);
+    }, opts.shutdownTimeoutMs ?? 15_000);
+    timeout.unref();
+    store.stop();
+    app.stop().then(
+      () => {
+        log.info('stopped');
+        process.exit(exitCode);
+      },
+      (e: unknown) => {
+        log.error('shutdown failed', { error: errorMessage(e) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('uncaughtException', (e) => {
+    log.error('uncaught exception', { error: errorMessage(e), stack: e.stack });
+    shutdown('uncaughtException', 1);
+  });
+  process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: errorMessage(e), stack: (e as Error)?.stack }));
+
+  try {
+    await app.start();
+  } catch (e) {
+    log.error('start failed', { error: errorMessage(e) });
+    await app.stop().catch(() => {});
+    throw e;
+  }
+  if (loc.exists) store.start();
+  else log.warn('no config file found; running on defaults', { expected: loc.file });
+  return app;
+}
