@@ -1,8 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { App } from './app.js';
-import { defaultConfig, loadConfigFile, resolvePaths } from './config/load.js';
+import { defaultConfig, lenientConfig, loadConfigFile, resolvePaths } from './config/load.js';
 import { locateConfig } from './config/locate.js';
 import type { PinholeConfig } from './config/schema.js';
 import { ConfigStore } from './config/store.js';
@@ -57,22 +56,18 @@ async function saveLastGood(config: PinholeConfig, text: string): Promise<void> 
 }
 
 async function lastGood(file: string): Promise<PinholeConfig> {
-  // The broken file may still name the data folder; look for the last good copy there.
-  let dataDir = defaultConfig().dataDir;
+  // The broken file may still name the data folder and socket; look for the last good copy there.
+  const lenient = await lenientConfig(file);
+  const copy = path.join(lenient.dataDir, 'state', LAST_GOOD);
   try {
-    const raw = parseYaml(await fs.readFile(file, 'utf8')) as { dataDir?: unknown } | null;
-    if (raw && typeof raw.dataDir === 'string') dataDir = path.resolve(path.dirname(file), raw.dataDir);
-  } catch {}
-  try {
-    const text = await fs.readFile(path.join(dataDir, 'state', LAST_GOOD), 'utf8');
-    const r = validateConfigText(text);
+    const r = validateConfigText(await fs.readFile(copy, 'utf8'));
     if (r.config) {
-      log.warn('starting on the last good config', { copy: path.join(dataDir, 'state', LAST_GOOD) });
+      log.warn('starting on the last good config', { copy });
       return resolvePaths(r.config, path.dirname(file));
     }
   } catch {}
-  log.warn('starting on the default config');
-  return { ...defaultConfig(), dataDir };
+  log.warn('starting on the default config (with the data folder and socket of the broken file)');
+  return lenient;
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<App> {

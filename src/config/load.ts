@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { parseDocument } from 'yaml';
 import { ConfigError } from '../util/errors.js';
 import type { PinholeConfig } from './schema.js';
 import { validateConfigText } from './validate.js';
@@ -42,4 +43,31 @@ export function resolvePaths(cfg: PinholeConfig, baseDir: string): PinholeConfig
     gpio: { ...cfg.gpio, sysfsRoot: abs(cfg.gpio.sysfsRoot) },
     camera: { ...cfg.camera, sim: { ...cfg.camera.sim, images: cfg.camera.sim.images === null ? null : abs(cfg.camera.sim.images) } },
   };
+}
+
+/**
+ * Defaults plus the few keys needed to find the daemon's files (dataDir, control.socket, models.dir), read from a
+ * file that is invalid — even one with YAML syntax errors, as far as the parser got.
+ */
+export async function lenientConfig(file: string): Promise<PinholeConfig> {
+  const cfg = defaultConfig();
+  let doc: ReturnType<typeof parseDocument>;
+  try {
+    doc = parseDocument(await fs.readFile(file, 'utf8'));
+  } catch {
+    return cfg;
+  }
+  const base = path.dirname(file);
+  const str = (keys: string[]) => {
+    try {
+      const v = doc.getIn(keys);
+      return typeof v === 'string' && v.length > 0 ? path.resolve(base, v) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  cfg.dataDir = str(['dataDir']) ?? cfg.dataDir;
+  cfg.control.socket = str(['control', 'socket']) ?? cfg.control.socket;
+  cfg.models.dir = str(['models', 'dir']) ?? cfg.models.dir;
+  return cfg;
 }

@@ -17,7 +17,7 @@ export function validateConfigText(text: string): ValidationResult {
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const errors: { line: number; text: string }[] = [];
   for (const err of doc.errors) {
-    const line = err.linePos?.[0]?.line ?? 1;
+    const line = lineCounter.linePos(err.pos[0]).line;
     const where = yamlPathAt(doc, err.pos[0]);
     errors.push({ line, text: `${where || '(file)'}: YAML syntax error: ${firstLine(err.message)} (line ${line})` });
   }

@@ -144,14 +144,14 @@ export async function probeImage(file: string, maxMegapixels: number): Promise<P
   return { width, height, format: meta.format ?? 'unknown' };
 }
 
-/** Decodes any photo into an 8-bit sRGB `.v` file (EXIF orientation applied, alpha dropped). Streams in libvips. */
+/** Decodes any photo into an 8-bit sRGB `.v` file (`out` must end in .v: sharp picks the format by name). */
 export async function decodeToV(input: string, out: string): Promise<ImageSize> {
   try {
     const info = await sharp(input, { limitInputPixels: false, sequentialRead: true })
       .rotate()
       .removeAlpha()
       .toColourspace('srgb')
-      .toFormat('vips')
+      
       .toFile(out);
     return { width: info.width, height: info.height };
   } catch (e) {
@@ -174,9 +174,6 @@ export async function encodeFromV(vFile: string, out: string, format?: string): 
     case 'tif':
     case 'tiff':
       img = img.tiff();
-      break;
-    case 'v':
-      img = img.toFormat('vips');
       break;
     default:
       img = img.jpeg({ quality: 92, mozjpeg: false });

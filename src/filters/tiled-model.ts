@@ -54,7 +54,6 @@ export async function runTiled(src: RowSource, sink: RowSink, runTile: TileRunne
   const wsum = new Float32Array(accCap * OW);
   let accY0 = 0; // output row of acc[0]
   let flushed = 0; // output rows already written
-  const outRow = Buffer.allocUnsafe(OW * CHANNELS);
 
   const flush = async (upTo: number) => {
     // Normalise and emit output rows [flushed, upTo), then shift the rest of the accumulators up.
@@ -73,7 +72,6 @@ export async function runTiled(src: RowSource, sink: RowSink, runTile: TileRunne
         chunk[o + 2] = clampByte(acc[i + 2] * inv);
       }
     }
-    void outRow;
     await sink.write(chunk, n);
     flushed = upTo;
   };

@@ -14,7 +14,7 @@ import { createLogger, type Logger } from './logger.js';
  */
 
 /** Runs `systemd-notify ARGS...`; rejects when it cannot be run or exits non-zero. */
-export type NotifyRunner = (command: string, args: string[]) => Promise<void>;
+export type NotifyRunner = (command: string, args: string[], env: NodeJS.ProcessEnv) => Promise<void>;
 
 export interface SdNotifyOptions {
   env?: NodeJS.ProcessEnv;
@@ -43,10 +43,10 @@ export interface WatchdogStats {
   windowMaxLagMs: number;
 }
 
-const defaultRunner: NotifyRunner = (command, args) =>
+const defaultRunner: NotifyRunner = (command, args, env) =>
   new Promise((resolve, reject) => {
     // The timeout bounds a systemd-notify that waits on a manager that never answers.
-    execFile(command, args, { timeout: 5000, windowsHide: true }, (err, _stdout, stderr) => {
+    execFile(command, args, { env, timeout: 5000, windowsHide: true }, (err, _stdout, stderr) => {
       if (err) reject(new Error(`${command} ${args.join(' ')}: ${String(stderr).trim() || err.message}`));
       else resolve();
     });
@@ -180,7 +180,7 @@ export class SdNotify {
   private async send(args: string[]): Promise<void> {
     if (!this.enabled) return;
     try {
-      await this.runner(this.command, args);
+      await this.runner(this.command, args, this.env);
     } catch (e) {
       if (!this.warnedFailure) this.log.warn('systemd-notify failed', { err: e as Error, args: args.join(' ') });
       this.warnedFailure = true;

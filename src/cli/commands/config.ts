@@ -33,7 +33,7 @@ export const showCommand: CliCommand = {
   usage: '[--config FILE] [--json]',
   options: { json: { type: 'boolean' } },
   async run({ values }, ctx) {
-    const { file, exists, config } = await resolveCliConfig(ctx);
+    const { file, exists, config } = await resolveCliConfig(ctx, { strict: true });
     if (values.json) {
       ctx.out(JSON.stringify(config, null, 2));
       return 0;

@@ -1,6 +1,7 @@
 import { runDaemon } from '../../daemon.js';
-import { version } from '../version.js';
+import { errorMessage } from '../../util/errors.js';
 import type { CliCommand } from '../types.js';
+import { version } from '../version.js';
 
 export const command: CliCommand = {
   name: 'run',
@@ -8,7 +9,12 @@ export const command: CliCommand = {
   usage: '[--config FILE] [--dev]',
   options: { dev: { type: 'boolean' } },
   async run({ values }, ctx) {
-    await runDaemon({ configFlag: ctx.configFlag, version: version(), dev: Boolean(values.dev) || process.env.PINHOLE_DEV === '1' });
+    try {
+      await runDaemon({ configFlag: ctx.configFlag, version: version(), dev: Boolean(values.dev) || process.env.PINHOLE_DEV === '1' });
+    } catch (e) {
+      ctx.err(`pinhole run: cannot start: ${errorMessage(e)}`);
+      return 1;
+    }
     return -1; // keep running until a signal
   },
 };

@@ -1,0 +1,267 @@
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Component } from '../component.js';
+import type { PinholeConfig } from '../config/schema.js';
+import type { EventBus } from '../events.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { errorMessage, NotFoundError, RateLimitedError } from '../util/errors.js';
+import { createLogger } from '../util/logger.js';
+import type { PipelineDeps } from './pipeline.js';
+import { runPipeline } from './pipeline.js';
+import type { ParamValue } from './types.js';
+
+const log = createLogger('filters.jobs');
+
+export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface JobProgress {
+  jobId: string;
+  photoId: string;
+  recipe: string;
+  progress: number;
+  state: JobState;
+  error?: string;
+}
+
+declare module '../events.js' {
+  interface PinholeEvents {
+    'job.progress': JobProgress;
+  }
+}
+
+/** Where variants come from and go: the gallery adapts itself to this (src/store/ is not ours). */
+export interface VariantTarget {
+  sourcePath(photoId: string): Promise<string>;
+  /** Takes ownership of tmpFilePath (a JPEG): moves it beside the original and records the recipe in the sidecar. */
+  writeVariant(photoId: string, name: string, tmpFilePath: string, info: { recipe: string; params: Record<string, ParamValue>; ms: number }): Promise<void>;
+}
+
+export interface Job {
+  id: string;
+  photoId: string;
+  recipe: string;
+  params: Record<string, ParamValue>;
+  state: JobState;
+  createdAt: string;
+  progress: number;
+  error?: string;
+}
+
+interface JobsFile {
+  version: 1;
+  jobs: Pick<Job, 'id' | 'photoId' | 'recipe' | 'params' | 'createdAt'>[];
+}
+
+export interface FilterJobsOptions {
+  deps: PipelineDeps;
+  target: VariantTarget;
+  bus: EventBus;
+  /** JSON file of unfinished jobs, e.g. `<dataDir>/filter-jobs.json`. */
+  stateFile: string;
+  workers: number;
+  queueLimit: number;
+  onCapture?: string | null;
+}
+
+const HISTORY = 20;
+
+/**
+ * The filter job queue: bounded, `workers` jobs at a time, persisted so a job pending or running at shutdown (or a
+ * power cut) is run again at the next start. Finished jobs are dropped from the file and kept briefly in memory
+ * for status().
+ */
+export class FilterJobs implements Component {
+  readonly name = 'filters';
+  readonly configSections = ['filters', 'vision', 'models'] as const;
+  private readonly pending: Job[] = [];
+  private readonly running = new Map<string, { job: Job; abort: AbortController; done: Promise<void> }>();
+  private readonly finished: Job[] = [];
+  private stopping = false;
+  private started = false;
+  private saveChain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: FilterJobsOptions) {}
+
+  async start(): Promise<void> {
+    this.stopping = false;
+    let saved: JobsFile | undefined;
+    try {
+      saved = JSON.parse(await fs.readFile(this.opts.stateFile, 'utf8')) as JobsFile;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') log.warn('job file unreadable, starting empty', { file: this.opts.stateFile, error: e });
+    }
+    for (const j of saved?.jobs ?? []) {
+      if (this.findActive(j.photoId, j.recipe, j.params)) continue;
+      this.pending.push({ ...j, params: j.params ?? {}, state: 'queued', progress: 0 });
+    }
+    if (this.pending.length) log.info('resuming filter jobs', { count: this.pending.length });
+    this.started = true;
+    this.pump();
+  }
+
+  /** Aborts running jobs; they stay in the file and run again at the next start. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.started = false;
+    for (const r of this.running.values()) r.abort.abort(new Error('shutting down'));
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    await this.saveChain;
+    await this.opts.deps.models instanceof Object && 'releaseAll' in this.opts.deps.models ? (this.opts.deps.models as { releaseAll(): Promise<void> }).releaseAll() : undefined;
+  }
+
+  /**
+   * Queues a filter or recipe for a photo. The same photo + recipe + params already queued or running returns that
+   * job instead of a second one. Validation (unknown filter, bad param) happens here, before anything is queued.
+   */
+  async enqueue(photoId: string, recipe: string, params: Record<string, unknown> = {}): Promise<Job> {
+    const steps = this.opts.deps.registry.resolve(recipe, params);
+    const resolved = steps.length === 1 && this.opts.deps.registry.get(recipe) ? steps[0].params : {};
+    const given = Object.fromEntries(Object.entries(resolved).filter(([k]) => k in params));
+    const existing = this.findActive(photoId, recipe, given);
+    if (existing) return { ...existing };
+    if (this.pending.length >= this.opts.queueLimit) throw new RateLimitedError(30, `filter queue is full (${this.opts.queueLimit} jobs, filters.queueLimit)`);
+    const job: Job = { id: randomUUID(), photoId, recipe, params: given, state: 'queued', createdAt: new Date().toISOString(), progress: 0 };
+    this.pending.push(job);
+    await this.save();
+    this.emit(job);
+    this.pump();
+    return { ...job };
+  }
+
+  /** For the capture pipeline: applies `filters.onCapture` to a new photo, if set. */
+  async onCaptured(photoId: string): Promise<Job | undefined> {
+    if (!this.opts.onCapture) return undefined;
+    return this.enqueue(photoId, this.opts.onCapture);
+  }
+
+  cancel(jobId: string): void {
+    const i = this.pending.findIndex((j) => j.id === jobId);
+    if (i >= 0) {
+      const [job] = this.pending.splice(i, 1);
+      this.finish(job, 'cancelled');
+      void this.save();
+      return;
+    }
+    const r = this.running.get(jobId);
+    if (!r) throw new NotFoundError(`no active filter job ${jobId}`);
+    r.abort.abort(new Error('cancelled'));
+  }
+
+  status() {
+    return {
+      workers: this.opts.workers,
+      queueLimit: this.opts.queueLimit,
+      running: [...this.running.values()].map((r) => ({ ...r.job })),
+      queued: this.pending.map((j) => ({ ...j })),
+      recent: this.finished.map((j) => ({ ...j })),
+    };
+  }
+
+  controlMethods() {
+    return {
+      'filters.enqueue': async (p: Record<string, unknown>) => this.enqueue(String(p.photoId), String(p.recipe), (p.params as Record<string, unknown>) ?? {}),
+      'filters.cancel': async (p: Record<string, unknown>) => {
+        this.cancel(String(p.jobId));
+        return { ok: true };
+      },
+      'filters.status': async () => this.status(),
+    };
+  }
+
+  /** Resolves when nothing is queued or running (tests, shutdown of the CLI). */
+  async idle(): Promise<void> {
+    while (this.pending.length || this.running.size) await Promise.race([...this.running.values()].map((r) => r.done).concat(new Promise((r) => setTimeout(r, 20))));
+  }
+
+  private findActive(photoId: string, recipe: string, params: Record<string, unknown>): Job | undefined {
+    const key = JSON.stringify(sortObj(params));
+    const same = (j: Job) => j.photoId === photoId && j.recipe === recipe && JSON.stringify(sortObj(j.params)) === key;
+    return this.pending.find(same) ?? [...this.running.values()].map((r) => r.job).find(same);
+  }
+
+  private pump(): void {
+    while (this.started && !this.stopping && this.running.size < this.opts.workers && this.pending.length) {
+      const job = this.pending.shift()!;
+      const abort = new AbortController();
+      job.state = 'running';
+      const entry = { job, abort, done: Promise.resolve() };
+      this.running.set(job.id, entry);
+      entry.done = this.runJob(job, abort.signal).finally(() => {
+        this.running.delete(job.id);
+        this.pump();
+      });
+    }
+  }
+
+  private async runJob(job: Job, signal: AbortSignal): Promise<void> {
+    const t0 = Date.now();
+    this.emit(job);
+    const dir = this.opts.deps.workDir;
+    const tmp = path.join(dir, `.pinhole-tmp-variant-${job.id}.jpg`);
+    let lastEmit = 0;
+    try {
+      const src = await this.opts.target.sourcePath(job.photoId);
+      const steps = this.opts.deps.registry.resolve(job.recipe, job.params);
+      await runPipeline(this.opts.deps, steps, src, tmp, {
+        signal,
+        format: 'jpeg',
+        onProgress: (f) => {
+          job.progress = f;
+          const now = Date.now();
+          if (now - lastEmit > 250) {
+            lastEmit = now;
+            this.emit(job);
+          }
+        },
+      });
+      await this.opts.target.writeVariant(job.photoId, job.recipe, tmp, { recipe: job.recipe, params: job.params, ms: Date.now() - t0 });
+      job.progress = 1;
+      this.finish(job, 'done');
+      log.info('filter job done', { job: job.id, photo: job.photoId, recipe: job.recipe, ms: Date.now() - t0 });
+    } catch (e) {
+      if (signal.aborted && this.stopping) {
+        // Left in the job file: it runs again at the next start.
+        job.state = 'queued';
+        log.info('filter job interrupted by shutdown, will resume', { job: job.id });
+        return;
+      }
+      this.finish(job, signal.aborted ? 'cancelled' : 'failed', signal.aborted ? undefined : errorMessage(e));
+      if (!signal.aborted) log.warn('filter job failed', { job: job.id, photo: job.photoId, recipe: job.recipe, error: e });
+    } finally {
+      await fs.rm(tmp, { force: true });
+      if (!this.stopping) await this.save();
+    }
+  }
+
+  private finish(job: Job, state: JobState, error?: string): void {
+    job.state = state;
+    if (error) job.error = error;
+    this.finished.unshift({ ...job });
+    this.finished.length = Math.min(this.finished.length, HISTORY);
+    this.emit(job);
+  }
+
+  private emit(job: Job): void {
+    this.opts.bus.emit('job.progress', { jobId: job.id, photoId: job.photoId, recipe: job.recipe, progress: job.progress, state: job.state, ...(job.error ? { error: job.error } : {}) });
+  }
+
+  /** Writes queued + running jobs; serialised so an older snapshot never lands after a newer one. */
+  private save(): Promise<void> {
+    const snapshot: JobsFile = {
+      version: 1,
+      jobs: [...[...this.running.values()].map((r) => r.job), ...this.pending].map(({ id, photoId, recipe, params, createdAt }) => ({ id, photoId, recipe, params, createdAt })),
+    };
+    this.saveChain = this.saveChain
+      .then(async () => {
+        await fs.mkdir(path.dirname(this.opts.stateFile), { recursive: true });
+        await writeFileAtomic(this.opts.stateFile, `${JSON.stringify(snapshot, null, 2)}\n`);
+      })
+      .catch((e: unknown) => log.error('cannot save filter jobs', { file: this.opts.stateFile, error: e }));
+    return this.saveChain;
+  }
+}
+
+function sortObj(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+}

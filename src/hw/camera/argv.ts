@@ -1,0 +1,70 @@
+import type { CameraConfig } from '../../config/sections/camera.js';
+import { ConfigError } from '../../util/errors.js';
+
+/**
+ * rpicam command lines from the camera config. Only settings that differ from the apps' defaults are passed, so
+ * the command in the log reads as "what is special here". `extraArgs` are appended, but may not repeat a flag
+ * Pinhole manages (rpicam-apps reject a repeated option; overriding -o or -t would break the driver).
+ */
+const MANAGED = new Set([
+  '-o', '--output', '-t', '--timeout', '--signal', '-s', '--immediate', '--zsl', '--codec', '--flush', '-n', '--nopreview',
+  '--width', '--height', '--framerate', '-q', '--quality', '--rotation', '--hflip', '--vflip', '--ev', '--awb', '--denoise',
+  '--shutter', '--gain', '--analoggain', '--metering', '-v', '--verbose', '-e', '--encoding',
+]);
+
+export function validateExtraArgs(extra: readonly string[]): void {
+  const errors: string[] = [];
+  extra.forEach((a, i) => {
+    if (/[\0\n\r]/.test(a)) errors.push(`camera.extraArgs[${i}]: contains a control character`);
+    const flag = a.split('=')[0];
+    if (MANAGED.has(flag)) errors.push(`camera.extraArgs[${i}]: ${flag} is set by Pinhole from the camera config; use the matching camera.* key`);
+  });
+  if (errors.length) throw new ConfigError(errors);
+}
+
+function controls(cfg: CameraConfig): string[] {
+  const c = cfg.controls;
+  const a: string[] = [];
+  if (c.rotation !== 0) a.push('--rotation', String(c.rotation));
+  if (c.hflip) a.push('--hflip');
+  if (c.vflip) a.push('--vflip');
+  if (c.ev !== 0) a.push('--ev', String(c.ev));
+  if (c.awb !== 'auto') a.push('--awb', c.awb);
+  if (c.denoise !== 'auto') a.push('--denoise', c.denoise);
+  if (c.shutterUs > 0) a.push('--shutter', String(c.shutterUs));
+  if (c.gain > 0) a.push('--gain', String(c.gain));
+  if (c.metering !== 'centre') a.push('--metering', c.metering);
+  return a;
+}
+
+function stillSize(cfg: CameraConfig): string[] {
+  const a: string[] = [];
+  // 0 = the sensor's full resolution, which is rpicam-still's default.
+  if (cfg.still.width > 0) a.push('--width', String(cfg.still.width));
+  if (cfg.still.height > 0) a.push('--height', String(cfg.still.height));
+  a.push('-q', String(cfg.still.quality));
+  return a;
+}
+
+/** rpicam-vid MJPEG preview on stdout, forever. */
+export function previewArgv(cfg: CameraConfig): string[] {
+  const p = cfg.preview;
+  return [
+    '-t', '0', '--codec', 'mjpeg', '--width', String(p.width), '--height', String(p.height), '--framerate', String(p.fps),
+    '-q', String(p.quality), '--flush', '--nopreview', ...controls(cfg), ...cfg.extraArgs, '-o', '-',
+  ];
+}
+
+/** One-shot full-resolution still (strategy `switch`). */
+export function stillArgv(cfg: CameraConfig, outFile: string): string[] {
+  return ['--immediate', '--nopreview', ...stillSize(cfg), ...controls(cfg), ...cfg.extraArgs, '-o', outFile];
+}
+
+/**
+ * A still process kept open in signal mode (strategy `signal`): each SIGUSR1 captures into `outPattern`
+ * (`%04d` = capture number). `-v 2` makes it log one line per viewfinder frame: that is our liveness signal and
+ * tells us the file of a capture is written (the app saves before it handles the next frame).
+ */
+export function armedArgv(cfg: CameraConfig, outPattern: string): string[] {
+  return ['-t', '0', '--signal', '--zsl', '--nopreview', '-v', '2', ...stillSize(cfg), ...controls(cfg), ...cfg.extraArgs, '-o', outPattern];
+}

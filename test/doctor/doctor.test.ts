@@ -1,0 +1,203 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../src/config/load.js';
+import type { PinholeConfig } from '../../src/config/schema.js';
+import { decodeThrottled, parseCameraList } from '../../src/doctor/checks.js';
+import { formatReport, runDoctor } from '../../src/doctor/run.js';
+import { type DoctorSystem, execRunner } from '../../src/doctor/system.js';
+import type { DoctorReport } from '../../src/doctor/types.js';
+
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+const sharedModels = path.resolve(repoRoot, '../shared/models');
+
+let dir: string;
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pinhole-doctor-'));
+});
+afterEach(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+async function write(rel: string, text: string, mode?: number) {
+  const file = path.join(dir, rel);
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await fs.writeFile(file, text, { mode });
+}
+
+const LIST_ONE_CAMERA = `Available cameras
+-----------------
+0 : imx708_wide [4608x2592 10-bit RGGB] (/base/soc/i2c0mux/i2c@1/imx708@1a)
+    Modes: 'SRGGB10_CSI2P' : 1536x864 [120.13 fps - (768, 432)/3072x1728 crop]
+`;
+
+interface PiOpts {
+  model?: string | null;
+  camera?: string | null; // rpicam-hello stdout; null = not installed
+  throttled?: string | null;
+  tempMilli?: number;
+  groupMembers?: string;
+  ntp?: 'yes' | 'no';
+  memAvailKb?: number;
+}
+
+/** A fake Pi: /proc, /sys and /etc files under `dir`, and fake rpicam-hello / vcgencmd / timedatectl on a private PATH. */
+async function fakePi(o: PiOpts = {}): Promise<DoctorSystem> {
+  const model = o.model === undefined ? 'Raspberry Pi 4 Model B Rev 1.5' : o.model;
+  if (model !== null) await write('proc/device-tree/model', `${model}\0`);
+  await write('proc/meminfo', `MemTotal:        3884000 kB\nMemFree:          100000 kB\nMemAvailable:   ${o.memAvailKb ?? 3000000} kB\nSwapTotal:        102396 kB\nSwapFree:         102396 kB\n`);
+  await write('sys/class/gpio/gpiochip512/label', 'pinctrl-bcm2711\n');
+  await write('sys/class/gpio/gpiochip512/base', '512\n');
+  await write('sys/class/gpio/gpiochip504/label', 'raspberrypi-exp-gpio\n');
+  await write('sys/class/gpio/gpiochip504/base', '504\n');
+  await write('sys/class/thermal/thermal_zone0/type', 'cpu-thermal\n');
+  await write('sys/class/thermal/thermal_zone0/temp', `${o.tempMilli ?? 48300}\n`);
+  await write('etc/group', `root:x:0:\nvideo:x:44:${o.groupMembers ?? 'pi,pinhole'}\ngpio:x:997:${o.groupMembers ?? 'pi,pinhole'}\npinhole:x:996:${o.groupMembers ?? 'pi'}\n`);
+  const bin = path.join(dir, 'bin');
+  await fs.mkdir(bin, { recursive: true });
+  if (o.camera !== null) await write('bin/rpicam-hello', `#!/bin/sh\n[ "$1" = --list-cameras ] || exit 2\ncat <<'X'\n${o.camera ?? LIST_ONE_CAMERA}X\n`, 0o755);
+  if (o.throttled !== null) await write('bin/vcgencmd', `#!/bin/sh\n[ "$1" = get_throttled ] && echo 'throttled=${o.throttled ?? '0x0'}'\n`, 0o755);
+  await write('bin/timedatectl', `#!/bin/sh\necho ${o.ntp ?? 'yes'}\n`, 0o755);
+  return {
+    paths: {
+      deviceTreeModel: path.join(dir, 'proc/device-tree/model'),
+      meminfo: path.join(dir, 'proc/meminfo'),
+      thermalRoot: path.join(dir, 'sys/class/thermal'),
+      groupFile: path.join(dir, 'etc/group'),
+    },
+    exec: execRunner({ PATH: bin }),
+    arch: 'arm64',
+    machine: 'aarch64',
+    nodeVersion: '20.20.2',
+    now: () => new Date('2026-05-01T12:00:00Z'),
+    user: 'pi',
+    statfs: async () => ({ freeBytes: 20 * 2 ** 30, totalBytes: 29 * 2 ** 30 }),
+  };
+}
+
+function piConfig(over: (c: PinholeConfig) => void = () => {}): PinholeConfig {
+  const c = defaultConfig();
+  c.gpio.sysfsRoot = path.join(dir, 'sys/class/gpio');
+  c.models.dir = sharedModels;
+  c.dataDir = dir;
+  over(c);
+  return c;
+}
+
+const byId = (r: DoctorReport, id: string) => {
+  const c = r.checks.find((x) => x.id === id);
+  if (!c) throw new Error(`no check ${id}`);
+  return c;
+};
+
+describe('pinhole doctor on a fake Pi', () => {
+  it('passes everything on a healthy Pi 4', async () => {
+    const r = await runDoctor({ sys: await fakePi(), config: piConfig() });
+    const bad = r.checks.filter((c) => c.status === 'fail' || c.status === 'warn');
+    expect(bad, JSON.stringify(bad)).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.board).toMatchObject({ id: 'pi4', profile: 'pi4' });
+    expect(byId(r, 'camera').message).toBe('0: imx708_wide 4608x2592');
+    expect(byId(r, 'gpio').message).toContain('pinctrl-bcm2711 at gpiochip512, base 512 (BCM 17 = sysfs 529)');
+    expect(byId(r, 'models').message).toMatch(/^\d+ models verified \(sha256\)/);
+    expect(byId(r, 'temperature').message).toBe('48.3 °C (cpu-thermal)');
+    expect(byId(r, 'clock').message).toContain('NTP synchronised');
+  });
+
+  it('fails with a fix when the camera is absent or rpicam-apps missing', async () => {
+    let r = await runDoctor({ sys: await fakePi({ camera: 'No cameras available!\n' }), config: piConfig() });
+    expect(byId(r, 'camera')).toMatchObject({ status: 'fail', message: expect.stringContaining('no camera detected') });
+    expect(byId(r, 'camera').fix).toContain('ribbon cable');
+    expect(r.ok).toBe(false);
+    await fs.rm(dir, { recursive: true, force: true });
+    await fs.mkdir(dir);
+    r = await runDoctor({ sys: await fakePi({ camera: null }), config: piConfig() });
+    expect(byId(r, 'camera')).toMatchObject({ status: 'fail', fix: 'sudo apt install rpicam-apps' });
+  });
+
+  it('decodes throttling bits: under-voltage now fails, past events warn', async () => {
+    let r = await runDoctor({ sys: await fakePi({ throttled: '0x50005' }), config: piConfig() });
+    expect(byId(r, 'throttling').status).toBe('fail');
+    expect(byId(r, 'throttling').message).toContain('under-voltage now');
+    expect(byId(r, 'throttling').fix).toContain('power supply');
+    r = await runDoctor({ sys: await fakePi({ throttled: '0x50000' }), config: piConfig() });
+    expect(byId(r, 'throttling')).toMatchObject({ status: 'warn', message: expect.stringContaining('since boot, under-voltage has occurred') });
+  });
+
+  it('reports missing GPIO chip, groups, hot CPU, unset clock and a corrupt model', async () => {
+    const sys = await fakePi({ groupMembers: '', tempMilli: 86000, ntp: 'no' });
+    await fs.rm(path.join(dir, 'sys/class/gpio/gpiochip512'), { recursive: true });
+    const models = path.join(dir, 'models');
+    await fs.mkdir(models);
+    for (const f of await fs.readdir(sharedModels)) if (f.endsWith('.onnx')) await fs.copyFile(path.join(sharedModels, f), path.join(models, f));
+    const victim = path.join(models, 'yunet_n_dynamic.onnx');
+    const bytes = await fs.readFile(victim);
+    bytes[1000] ^= 0xff; // same size, wrong hash
+    await fs.writeFile(victim, bytes);
+    const r = await runDoctor({ sys: { ...sys, now: () => new Date('1970-01-01T00:01:00Z') }, config: piConfig((c) => (c.models.dir = models)) });
+    expect(byId(r, 'gpio')).toMatchObject({ status: 'fail', message: expect.stringContaining('found: raspberrypi-exp-gpio') });
+    expect(byId(r, 'groups')).toMatchObject({ status: 'warn', fix: 'sudo usermod -aG video,gpio,pinhole pi  # then log out and back in' });
+    expect(byId(r, 'temperature').status).toBe('fail');
+    expect(byId(r, 'clock')).toMatchObject({ status: 'fail', message: expect.stringContaining('1970-01-01T00:01:00Z') });
+    expect(byId(r, 'models')).toMatchObject({ status: 'fail', message: expect.stringContaining('yunet_n_dynamic.onnx sha256') });
+    expect(r.ok).toBe(false);
+  });
+
+  it('fails when the configured face model is missing, warns for other missing models', async () => {
+    const models = path.join(dir, 'models');
+    await fs.mkdir(models);
+    await fs.copyFile(path.join(sharedModels, 'yunet_s_dynamic.onnx'), path.join(models, 'yunet_s_dynamic.onnx'));
+    let r = await runDoctor({ sys: await fakePi(), config: piConfig((c) => (c.models.dir = models)) });
+    expect(byId(r, 'models')).toMatchObject({ status: 'warn', fix: 'sudo pinhole models install' });
+    r = await runDoctor({ sys: await fakePi(), config: piConfig((c) => ((c.models.dir = models), (c.vision.faces.model = 'yunet_n_dynamic'))) });
+    expect(byId(r, 'models').status).toBe('fail');
+  });
+
+  it('refuses a 32-bit userland and an unsupported board', async () => {
+    const sys = await fakePi({ model: 'Raspberry Pi Zero W Rev 1.1' });
+    const r = await runDoctor({ sys: { ...sys, arch: 'arm', machine: 'armv6l' }, config: piConfig() });
+    expect(byId(r, 'board')).toMatchObject({ status: 'fail', message: expect.stringContaining('not supported') });
+    expect(byId(r, 'os-64bit')).toMatchObject({ status: 'fail', fix: expect.stringContaining('64-bit') });
+  });
+
+  it('uses the low-disk threshold from storage.minFreeMB', async () => {
+    const sys = await fakePi();
+    const r = await runDoctor({ sys: { ...sys, statfs: async () => ({ freeBytes: 100 * 2 ** 20, totalBytes: 8 * 2 ** 30 }) }, config: piConfig() });
+    expect(byId(r, 'disk')).toMatchObject({ status: 'fail', message: expect.stringContaining('below storage.minFreeMB (200 MB)') });
+  });
+});
+
+describe('pinhole doctor off a Pi', () => {
+  it('says "not a Raspberry Pi" and skips the Pi-only checks instead of failing them', async () => {
+    const sys = await fakePi({ model: null, camera: null, throttled: null });
+    const r = await runDoctor({ sys: { ...sys, arch: 'x64', machine: 'x86_64' }, config: piConfig() });
+    expect(r.board.id).toBe('not-pi');
+    for (const id of ['board', 'camera', 'gpio', 'groups', 'throttling']) expect(byId(r, id).status, id).toBe('skip');
+    expect(byId(r, 'board').message).toContain('not a Raspberry Pi');
+    expect(r.ok).toBe(true);
+    const text = formatReport(r).join('\n');
+    expect(text).toContain('Pinhole doctor: not a Raspberry Pi');
+    expect(text).toMatch(/skip\s+Camera\s+not a Raspberry Pi/);
+  });
+});
+
+describe('parsers', () => {
+  it('parses several cameras', () => {
+    const two = `${LIST_ONE_CAMERA}1 : ov5647 [2592x1944 10-bit GBRG] (/base/axi/pcie@120000/rp1/i2c@80000/ov5647@36)\n`;
+    expect(parseCameraList(two)).toEqual([
+      { index: 0, sensor: 'imx708_wide', resolution: '4608x2592' },
+      { index: 1, sensor: 'ov5647', resolution: '2592x1944' },
+    ]);
+    expect(parseCameraList('No cameras available!')).toEqual([]);
+  });
+  it('decodes get_throttled', () => {
+    expect(decodeThrottled('throttled=0x0')).toEqual({ value: 0, now: [], past: [] });
+    expect(decodeThrottled('throttled=0xe0008')).toEqual({
+      value: 0xe0008,
+      now: ['soft temperature limit now'],
+      past: ['ARM frequency capping has occurred', 'throttling has occurred', 'soft temperature limit has occurred'],
+    });
+    expect(decodeThrottled('error')).toBeNull();
+  });
+});
