@@ -9,5 +9,6 @@ export default defineConfig({
     // Camera and daemon tests spawn real subprocesses; two workers match the two cores here and on CI.
     maxWorkers: 2,
     pool: 'forks',
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });

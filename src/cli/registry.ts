@@ -1,8 +1,31 @@
-import { checkCommand as configCheck, initCommand as configInit, showCommand as configShow } from './commands/config.js';
+import { command as benchDetect } from './commands/bench-detect.js';
+import {
+  checkCommand as configCheck,
+  initCommand as configInit,
+  showCommand as configShow,
+} from './commands/config.js';
+import { command as detect } from './commands/detect.js';
 import { command as doctor } from './commands/doctor.js';
+import { command as modelsInstall } from './commands/models-install.js';
+import { command as modelsList } from './commands/models-list.js';
+import { command as modelsVerify } from './commands/models-verify.js';
 import { command as run } from './commands/run.js';
+import { command as simPress } from './commands/sim-press.js';
 import { command as status } from './commands/status.js';
 import type { CliCommand } from './types.js';
 
 /** Every `pinhole` sub-command. One import and one entry per command file in ./commands. */
-export const commands: CliCommand[] = [run, status, configCheck, configShow, configInit, doctor];
+export const commands: CliCommand[] = [
+  run,
+  status,
+  configCheck,
+  configShow,
+  configInit,
+  doctor,
+  simPress,
+  modelsInstall,
+  modelsVerify,
+  modelsList,
+  detect,
+  benchDetect,
+];

@@ -107,7 +107,7 @@ export class FilterJobs implements Component {
     for (const r of this.running.values()) r.abort.abort(new Error('shutting down'));
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
     await this.saveChain;
-    await this.opts.deps.models instanceof Object && 'releaseAll' in this.opts.deps.models ? (this.opts.deps.models as { releaseAll(): Promise<void> }).releaseAll() : undefined;
+    await this.opts.deps.models.releaseAll?.();
   }
 
   /**
@@ -116,8 +116,8 @@ export class FilterJobs implements Component {
    */
   async enqueue(photoId: string, recipe: string, params: Record<string, unknown> = {}): Promise<Job> {
     const steps = this.opts.deps.registry.resolve(recipe, params);
-    const resolved = steps.length === 1 && this.opts.deps.registry.get(recipe) ? steps[0].params : {};
-    const given = Object.fromEntries(Object.entries(resolved).filter(([k]) => k in params));
+    // Full params (defaults filled) so `denoise` and `denoise strength=normal` count as the same job.
+    const given = this.opts.deps.registry.get(recipe) ? steps[0].params : {};
     const existing = this.findActive(photoId, recipe, given);
     if (existing) return { ...existing };
     if (this.pending.length >= this.opts.queueLimit) throw new RateLimitedError(30, `filter queue is full (${this.opts.queueLimit} jobs, filters.queueLimit)`);
@@ -171,7 +171,7 @@ export class FilterJobs implements Component {
 
   /** Resolves when nothing is queued or running (tests, shutdown of the CLI). */
   async idle(): Promise<void> {
-    while (this.pending.length || this.running.size) await Promise.race([...this.running.values()].map((r) => r.done).concat(new Promise((r) => setTimeout(r, 20))));
+    while (this.pending.length || this.running.size) await Promise.race([...this.running.values()].map((r) => r.done).concat(new Promise<void>((r) => setTimeout(r, 20))));
   }
 
   private findActive(photoId: string, recipe: string, params: Record<string, unknown>): Job | undefined {

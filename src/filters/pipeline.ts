@@ -39,7 +39,7 @@ export async function runPipeline(deps: PipelineDeps, steps: ResolvedStep[], inp
   // Check the whole chain before any work: sizes (upscale cap) and models/faces.
   let s = { width: size.width, height: size.height };
   for (const { filter, params } of steps) s = filter.outputSize?.(s, params, deps.limits) ?? s;
-  const problems = await deps.registry.problems(steps, deps.models, deps.faces !== undefined);
+  const problems = await deps.registry.problems(steps, deps.models, deps.faces);
   if (problems.length) throw new UnavailableError(problems.join('; '), 'filter-unavailable');
 
   await fs.mkdir(deps.workDir, { recursive: true });

@@ -3,7 +3,7 @@ import { auto, faded, film, grain, lowlight, sepia, vignette } from './classical
 import { portrait, privacy } from './face-filters.js';
 import { denoise, upscale } from './model-filters.js';
 import { resolveParams } from './params.js';
-import type { FilterDef, ModelProvider, ParamValues } from './types.js';
+import type { FaceFinder, FilterDef, ModelProvider, ParamValues } from './types.js';
 import type { FiltersConfig } from '../config/sections/filters.js';
 
 export const BUILTIN_FILTERS: readonly FilterDef[] = [denoise, upscale, lowlight, auto, film, sepia, faded, vignette, grain, portrait, privacy];
@@ -72,10 +72,13 @@ export class FilterRegistry {
   }
 
   /** Why these steps cannot run now, if anything. */
-  async problems(steps: ResolvedStep[], models: ModelProvider, hasFaces: boolean): Promise<string[]> {
+  async problems(steps: ResolvedStep[], models: ModelProvider, faces: FaceFinder | undefined): Promise<string[]> {
     const out: string[] = [];
     for (const { filter, params } of steps) {
-      if (filter.needsFaces && !hasFaces) out.push(`${filter.name}: face detection is not available`);
+      if (filter.needsFaces) {
+        const p = faces ? await faces.problem?.() : 'face detection is off (vision.faces.enabled)';
+        if (p) out.push(`${filter.name}: ${p}`);
+      }
       for (const m of filter.models?.(params) ?? []) {
         const p = await models.problem(m);
         if (p) out.push(`${filter.name}: ${p}`);
@@ -84,14 +87,14 @@ export class FilterRegistry {
     return out;
   }
 
-  async info(models: ModelProvider, hasFaces: boolean): Promise<FilterInfo[]> {
+  async info(models: ModelProvider, faces: FaceFinder | undefined): Promise<FilterInfo[]> {
     const out: FilterInfo[] = [];
     for (const f of this.filters.values()) {
       // Every model any param value may need: a filter is listed as available only if all its variants are.
       const variants = Object.entries(f.params).filter(([, s]) => s.type === 'enum');
       const paramSets: ParamValues[] = variants.length ? variants.flatMap(([k, s]) => (s.type === 'enum' ? s.values.map((v) => resolveParams(f, { [k]: v })) : [])) : [resolveParams(f)];
       const problems = new Set<string>();
-      for (const ps of paramSets) for (const p of await this.problems([{ filter: f, params: ps }], models, hasFaces)) problems.add(p);
+      for (const ps of paramSets) for (const p of await this.problems([{ filter: f, params: ps }], models, faces)) problems.add(p);
       out.push({ name: f.name, title: f.title, description: f.description, kind: f.kind, cost: f.cost, params: f.params, available: problems.size === 0, problems: [...problems] });
     }
     return out;

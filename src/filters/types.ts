@@ -20,11 +20,14 @@ export interface ModelProvider {
   problem(name: string): Promise<string | undefined>;
   /** Throws UnavailableError when the model cannot be used. */
   session(name: string): Promise<LazySession>;
+  releaseAll?(): Promise<void>;
 }
 
 /** Finds faces in an image file, in that image's pixel coordinates. */
 export interface FaceFinder {
   find(imagePath: string): Promise<Face[]>;
+  /** undefined when usable, else why not (detector model missing). */
+  problem?(): Promise<string | undefined>;
 }
 
 export interface FilterContext {

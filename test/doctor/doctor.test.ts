@@ -56,7 +56,10 @@ async function fakePi(o: PiOpts = {}): Promise<DoctorSystem> {
   await write('etc/group', `root:x:0:\nvideo:x:44:${o.groupMembers ?? 'pi,pinhole'}\ngpio:x:997:${o.groupMembers ?? 'pi,pinhole'}\npinhole:x:996:${o.groupMembers ?? 'pi'}\n`);
   const bin = path.join(dir, 'bin');
   await fs.mkdir(bin, { recursive: true });
-  if (o.camera !== null) await write('bin/rpicam-hello', `#!/bin/sh\n[ "$1" = --list-cameras ] || exit 2\ncat <<'X'\n${o.camera ?? LIST_ONE_CAMERA}X\n`, 0o755);
+  if (o.camera !== null) {
+    await write('camera-list.txt', o.camera ?? LIST_ONE_CAMERA);
+    await write('bin/rpicam-hello', `#!/bin/sh\n[ "$1" = --list-cameras ] || exit 2\nexec /bin/cat '${path.join(dir, 'camera-list.txt')}'\n`, 0o755);
+  }
   if (o.throttled !== null) await write('bin/vcgencmd', `#!/bin/sh\n[ "$1" = get_throttled ] && echo 'throttled=${o.throttled ?? '0x0'}'\n`, 0o755);
   await write('bin/timedatectl', `#!/bin/sh\necho ${o.ntp ?? 'yes'}\n`, 0o755);
   return {
