@@ -49,7 +49,12 @@ function p90(xs: number[]): number {
 export async function benchDetect(opts: DetectBenchOptions): Promise<DetectBenchResult> {
   const imgs = await Promise.all(
     opts.images.map(async (file) => {
-      const { data } = await sharp(file, { autoOrient: true }).resize(opts.width, opts.height, { fit: 'fill' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+      const { data } = await sharp(file, { autoOrient: true })
+        .resize(opts.width, opts.height, { fit: 'fill' })
+        .removeAlpha()
+        .toColourspace('srgb')
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       return { data, width: opts.width, height: opts.height, channels: 3 as const };
     }),
   );
@@ -82,7 +87,14 @@ export async function benchDetect(opts: DetectBenchOptions): Promise<DetectBench
         inf.push(ms(t0));
       }
     }
-    return { size: `${opts.width}x${opts.height}`, threads: opts.threads, n: m.length, median_ms: r4(median(m)), p90_ms: r4(p90(m)), inference_median_ms: r4(median(inf)) };
+    return {
+      size: `${opts.width}x${opts.height}`,
+      threads: opts.threads,
+      n: m.length,
+      median_ms: r4(median(m)),
+      p90_ms: r4(p90(m)),
+      inference_median_ms: r4(median(inf)),
+    };
   } finally {
     await det.release();
   }
@@ -99,7 +111,9 @@ export interface OpenCvBenchResult {
 
 /** A Python that can import cv2: $PINHOLE_OPENCV_PYTHON, the dev venv from the README, or python3. */
 export async function findOpenCvPython(): Promise<string | undefined> {
-  const candidates = [process.env.PINHOLE_OPENCV_PYTHON, '/tmp/pinhole-cv-venv/bin/python', 'python3'].filter((c): c is string => Boolean(c));
+  const candidates = [process.env.PINHOLE_OPENCV_PYTHON, '/tmp/pinhole-cv-venv/bin/python', 'python3'].filter(
+    (c): c is string => Boolean(c),
+  );
   for (const py of candidates) {
     try {
       await promisify(execFile)(py, ['-c', 'import cv2'], { timeout: 20_000 });
@@ -112,11 +126,26 @@ export async function findOpenCvPython(): Promise<string | undefined> {
 }
 
 /** OpenCV FaceDetectorYN on the same images, size and threads (scripts/opencv-bench.py). */
-export async function benchOpenCv(python: string, opts: { modelPath: string; width: number; height: number; threads: number; images: string[]; runs: number }): Promise<OpenCvBenchResult> {
+export async function benchOpenCv(
+  python: string,
+  opts: { modelPath: string; width: number; height: number; threads: number; images: string[]; runs: number },
+): Promise<OpenCvBenchResult> {
   const script = path.join(appRoot(), 'scripts', 'opencv-bench.py');
   const { stdout } = await promisify(execFile)(
     python,
-    [script, 'bench', '--model', opts.modelPath, '--size', `${opts.width}x${opts.height}`, '--threads', String(opts.threads), '--runs', String(opts.runs), ...opts.images],
+    [
+      script,
+      'bench',
+      '--model',
+      opts.modelPath,
+      '--size',
+      `${opts.width}x${opts.height}`,
+      '--threads',
+      String(opts.threads),
+      '--runs',
+      String(opts.runs),
+      ...opts.images,
+    ],
     { timeout: 120_000 },
   );
   return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as OpenCvBenchResult;
@@ -131,18 +160,26 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, unkn
   const shared = path.resolve(appRoot(), '../shared');
   const ours = path.join(shared, 'models', 'yunet_s_dynamic.onnx');
   const cvModel = path.join(shared, 'models', 'face_detection_yunet_2023mar.onnx');
-  const images = ['astronaut.png', 'two_people.jpg'].map((f) => path.join(shared, 'images', f)).filter((f) => existsSync(f));
+  const images = ['astronaut.png', 'two_people.jpg']
+    .map((f) => path.join(shared, 'images', f))
+    .filter((f) => existsSync(f));
   if (!existsSync(ours) || images.length === 0) return { skipped: `no models/images under ${shared}` };
   const runs = opts.quick ? 10 : 40;
   const python = await findOpenCvPython();
-  const out: Record<string, unknown> = { model: 'yunet_s_dynamic', opencvModel: python ? 'face_detection_yunet_2023mar' : undefined };
+  const out: Record<string, unknown> = {
+    model: 'yunet_s_dynamic',
+    opencvModel: python ? 'face_detection_yunet_2023mar' : undefined,
+  };
   for (const [width, height] of [
     [320, 240],
     [640, 480],
   ]) {
     const key = `${width}x${height}_1t`;
     const ourRes = await benchDetect({ modelPath: ours, width, height, threads: 1, images, runs });
-    const entry: Record<string, unknown> = { ours: ourRes, m_over_i: r4(ourRes.median_ms / ourRes.inference_median_ms) };
+    const entry: Record<string, unknown> = {
+      ours: ourRes,
+      m_over_i: r4(ourRes.median_ms / ourRes.inference_median_ms),
+    };
     if (python) {
       const cv = await benchOpenCv(python, { modelPath: cvModel, width, height, threads: 1, images, runs });
       entry.opencv = cv;

@@ -1,4 +1,5 @@
 import { command as benchDetect } from './commands/bench-detect.js';
+import { command as capture } from './commands/capture.js';
 import {
   checkCommand as configCheck,
   initCommand as configInit,
@@ -6,10 +7,13 @@ import {
 } from './commands/config.js';
 import { command as detect } from './commands/detect.js';
 import { command as doctor } from './commands/doctor.js';
+import { command as filter } from './commands/filter.js';
 import { command as modelsInstall } from './commands/models-install.js';
 import { command as modelsList } from './commands/models-list.js';
 import { command as modelsVerify } from './commands/models-verify.js';
+import { command as passwd } from './commands/passwd.js';
 import { command as run } from './commands/run.js';
+import { command as simFault } from './commands/sim-fault.js';
 import { command as simPress } from './commands/sim-press.js';
 import { command as status } from './commands/status.js';
 import type { CliCommand } from './types.js';
@@ -23,9 +27,13 @@ export const commands: CliCommand[] = [
   configInit,
   doctor,
   simPress,
+  simFault,
+  capture,
   modelsInstall,
   modelsVerify,
   modelsList,
   detect,
   benchDetect,
+  filter,
+  passwd,
 ];

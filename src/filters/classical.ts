@@ -1,7 +1,7 @@
 import { applyLut, histMean, imageStats, lutFrom, mapRows, mulberry32, percentile, sharpPass } from './strips.js';
 import type { FilterDef } from './types.js';
 
-const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
+const clamp01 = (v: number) => (v < 0 ? 0 : Math.min(v, 1));
 
 /**
  * Tone curve for a dark photo: stretch so the brightest 0.3 % reach white, then a gamma chosen so the median lands
@@ -9,13 +9,22 @@ const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
  * the adaptive curve wins because it also restores the lost highlights; CLAHE on top lowers fidelity on such
  * photos, so `local` (CLAHE) is off by default and there for very uneven light.
  */
-export function lowlightCurve(stats: Awaited<ReturnType<typeof imageStats>>, target: number): { gain: number; gamma: number; lut: Uint8Array } {
+/** Linear up to 0.85, then rolls off towards 1: highlights the preview-based stretch underestimated keep detail. */
+function knee(t: number): number {
+  const k = 0.85;
+  return t <= k ? Math.max(0, t) : k + (1 - k) * (1 - Math.exp(-(t - k) / (1 - k)));
+}
+
+export function lowlightCurve(
+  stats: Awaited<ReturnType<typeof imageStats>>,
+  target: number,
+): { gain: number; gamma: number; lut: Uint8Array } {
   const hi = Math.max(1, ...[0, 1, 2].map((c) => percentile(stats.hist[c], stats.count, 0.997)));
   const gain = Math.min(6, 255 / hi);
   const median = Math.max(1, percentile(stats.hist[3], stats.count, 0.5)) / 255;
   const m = clamp01(median * gain);
   const gamma = m > 0 && m < 1 ? Math.min(1, Math.max(0.3, Math.log(target) / Math.log(m))) : 1;
-  return { gain, gamma, lut: lutFrom((x) => clamp01(x * gain) ** gamma) };
+  return { gain, gamma, lut: lutFrom((x) => knee(x * gain) ** gamma) };
 }
 
 export const lowlight: FilterDef = {
@@ -25,7 +34,13 @@ export const lowlight: FilterDef = {
   kind: 'classical',
   cost: 'light',
   params: {
-    target: { type: 'number', min: 0.2, max: 0.7, default: 0.46, description: 'brightness the median tone is lifted to (0.46 = 18 % grey in sRGB)' },
+    target: {
+      type: 'number',
+      min: 0.2,
+      max: 0.7,
+      default: 0.46,
+      description: 'brightness the median tone is lifted to (0.46 = 18 % grey in sRGB)',
+    },
     local: { type: 'number', min: 0, max: 1, default: 0, description: 'local contrast (CLAHE) amount' },
   },
   async apply(input, output, p, ctx) {
@@ -33,9 +48,14 @@ export const lowlight: FilterDef = {
     const { lut } = lowlightCurve(stats, Number(p.target));
     const local = Number(p.local);
     const curved = local > 0 ? ctx.tempFile('.v') : output;
-    await mapRows(input, curved, (rows, _y, n, w) => applyLut(rows, n, w, [lut, lut, lut]), { signal: ctx.signal, onProgress: ctx.onProgress });
+    await mapRows(input, curved, (rows, _y, n, w) => applyLut(rows, n, w, [lut, lut, lut]), {
+      signal: ctx.signal,
+      onProgress: ctx.onProgress,
+    });
     if (local > 0) {
-      await sharpPass(curved, output, (img) => img.clahe({ width: 64, height: 64, maxSlope: Math.max(1, Math.round(1 + local * 4)) }));
+      await sharpPass(curved, output, (img) =>
+        img.clahe({ width: 64, height: 64, maxSlope: Math.max(1, Math.round(1 + local * 4)) }),
+      );
     }
   },
 };
@@ -47,7 +67,13 @@ export const auto: FilterDef = {
   kind: 'classical',
   cost: 'light',
   params: {
-    clip: { type: 'number', min: 0, max: 5, default: 0.5, description: 'percent of pixels allowed to clip at each end' },
+    clip: {
+      type: 'number',
+      min: 0,
+      max: 5,
+      default: 0.5,
+      description: 'percent of pixels allowed to clip at each end',
+    },
     balance: { type: 'number', min: 0, max: 1, default: 0.7, description: 'white balance strength' },
   },
   async apply(input, output, p) {
@@ -84,7 +110,9 @@ export const sepia: FilterDef = {
       [0.272, 0.534, 0.131],
     ];
     const m = sep.map((row, i) => row.map((v, j) => s * v + (1 - s) * (i === j ? 1 : 0)));
-    await sharpPass(input, output, (img) => img.recomb(m as [[number, number, number], [number, number, number], [number, number, number]]));
+    await sharpPass(input, output, (img) =>
+      img.recomb(m as [[number, number, number], [number, number, number], [number, number, number]]),
+    );
   },
 };
 
@@ -113,7 +141,9 @@ export const film: FilterDef = {
     const s = Number(p.strength);
     const curve = (x: number) => 0.05 + 0.9 * (x * x * (3 - 2 * x) * 0.6 + x * 0.4);
     const tint = [1.04, 1.0, 0.9];
-    const luts = tint.map((t, c) => lutFrom((x) => (1 - s) * x + s * clamp01(curve(x) * t + (c === 2 ? 0.03 * (1 - x) : 0))));
+    const luts = tint.map((t, c) =>
+      lutFrom((x) => (1 - s) * x + s * clamp01(curve(x) * t + (c === 2 ? 0.03 * (1 - x) : 0))),
+    );
     const sat = 1 - 0.2 * s;
     await mapRows(
       input,

@@ -7,7 +7,11 @@ import { sharpPass } from './strips.js';
 import type { FilterContext, FilterDef } from './types.js';
 
 async function findFaces(input: string, ctx: FilterContext): Promise<Face[]> {
-  if (!ctx.faces) throw new UnavailableError('face detection is not available (vision.faces disabled or model missing)', 'faces-unavailable');
+  if (!ctx.faces)
+    throw new UnavailableError(
+      'face detection is not available (vision.faces disabled or model missing)',
+      'faces-unavailable',
+    );
   return ctx.faces.find(input);
 }
 
@@ -36,12 +40,20 @@ export const privacy: FilterDef = {
       if (p.mode === 'pixelate') {
         const block = Math.max(4, Math.round(Math.max(r.width, r.height) / 10));
         const small = await crop
-          .resize(Math.max(1, Math.round(r.width / block)), Math.max(1, Math.round(r.height / block)), { kernel: 'cubic' })
+          .resize(Math.max(1, Math.round(r.width / block)), Math.max(1, Math.round(r.height / block)), {
+            kernel: 'cubic',
+          })
           .raw()
           .toBuffer({ resolveWithObject: true });
-        hidden = await sharp(small.data, { raw: small.info }).resize(r.width, r.height, { kernel: 'nearest', fit: 'fill' }).png().toBuffer();
+        hidden = await sharp(small.data, { raw: small.info })
+          .resize(r.width, r.height, { kernel: 'nearest', fit: 'fill' })
+          .png()
+          .toBuffer();
       } else {
-        hidden = await crop.blur(Math.max(4, Math.max(r.width, r.height) / 6)).png().toBuffer();
+        hidden = await crop
+          .blur(Math.max(4, Math.max(r.width, r.height) / 6))
+          .png()
+          .toBuffer();
       }
       overlays.push({ input: hidden, left: r.left, top: r.top });
       ctx.onProgress(overlays.length / Math.max(1, faces.length));
@@ -62,7 +74,12 @@ export const portrait: FilterDef = {
   cost: 'heavy',
   needsFaces: true,
   params: {
-    strength: { type: 'enum', values: ['normal', 'strong'], default: 'strong', description: 'denoise model used on faces' },
+    strength: {
+      type: 'enum',
+      values: ['normal', 'strong'],
+      default: 'strong',
+      description: 'denoise model used on faces',
+    },
     smooth: { type: 'number', min: 0, max: 1, default: 0.3, description: 'extra skin smoothing on top of denoising' },
   },
   models: (p) => [DENOISE_MODELS[String(p.strength)]],
@@ -80,7 +97,10 @@ export const portrait: FilterDef = {
       let raw = await sharp(input).extract(r).raw().toBuffer();
       if (smooth > 0) {
         const sigma = 0.3 + smooth * Math.max(r.width, r.height) * 0.006;
-        raw = await sharp(raw, { raw: { width: r.width, height: r.height, channels: 3 } }).blur(sigma).raw().toBuffer();
+        raw = await sharp(raw, { raw: { width: r.width, height: r.height, channels: 3 } })
+          .blur(sigma)
+          .raw()
+          .toBuffer();
       }
       const rows = new BufferRows(Buffer.from(raw), r.width, r.height);
       const base = i / faces.length;

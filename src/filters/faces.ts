@@ -9,7 +9,12 @@ export interface Face {
 }
 
 /** A face box widened by `margin` (fraction of its size) on each side, clamped to the image, in whole pixels. */
-export function faceRegion(face: Face, margin: number, width: number, height: number): { left: number; top: number; width: number; height: number } | undefined {
+export function faceRegion(
+  face: Face,
+  margin: number,
+  width: number,
+  height: number,
+): { left: number; top: number; width: number; height: number } | undefined {
   const [x, y, w, h] = face.box;
   const left = Math.max(0, Math.floor(x - w * margin));
   const top = Math.max(0, Math.floor(y - h * margin));

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Component } from '../component.js';
-import type { PinholeConfig } from '../config/schema.js';
 import type { EventBus } from '../events.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { errorMessage, NotFoundError, RateLimitedError } from '../util/errors.js';
@@ -34,7 +33,12 @@ declare module '../events.js' {
 export interface VariantTarget {
   sourcePath(photoId: string): Promise<string>;
   /** Takes ownership of tmpFilePath (a JPEG): moves it beside the original and records the recipe in the sidecar. */
-  writeVariant(photoId: string, name: string, tmpFilePath: string, info: { recipe: string; params: Record<string, ParamValue>; ms: number }): Promise<void>;
+  writeVariant(
+    photoId: string,
+    name: string,
+    tmpFilePath: string,
+    info: { recipe: string; params: Record<string, ParamValue>; ms: number },
+  ): Promise<void>;
 }
 
 export interface Job {
@@ -89,7 +93,8 @@ export class FilterJobs implements Component {
     try {
       saved = JSON.parse(await fs.readFile(this.opts.stateFile, 'utf8')) as JobsFile;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') log.warn('job file unreadable, starting empty', { file: this.opts.stateFile, error: e });
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        log.warn('job file unreadable, starting empty', { file: this.opts.stateFile, error: e });
     }
     for (const j of saved?.jobs ?? []) {
       if (this.findActive(j.photoId, j.recipe, j.params)) continue;
@@ -120,8 +125,17 @@ export class FilterJobs implements Component {
     const given = this.opts.deps.registry.get(recipe) ? steps[0].params : {};
     const existing = this.findActive(photoId, recipe, given);
     if (existing) return { ...existing };
-    if (this.pending.length >= this.opts.queueLimit) throw new RateLimitedError(30, `filter queue is full (${this.opts.queueLimit} jobs, filters.queueLimit)`);
-    const job: Job = { id: randomUUID(), photoId, recipe, params: given, state: 'queued', createdAt: new Date().toISOString(), progress: 0 };
+    if (this.pending.length >= this.opts.queueLimit)
+      throw new RateLimitedError(30, `filter queue is full (${this.opts.queueLimit} jobs, filters.queueLimit)`);
+    const job: Job = {
+      id: randomUUID(),
+      photoId,
+      recipe,
+      params: given,
+      state: 'queued',
+      createdAt: new Date().toISOString(),
+      progress: 0,
+    };
     this.pending.push(job);
     await this.save();
     this.emit(job);
@@ -160,7 +174,8 @@ export class FilterJobs implements Component {
 
   controlMethods() {
     return {
-      'filters.enqueue': async (p: Record<string, unknown>) => this.enqueue(String(p.photoId), String(p.recipe), (p.params as Record<string, unknown>) ?? {}),
+      'filters.enqueue': async (p: Record<string, unknown>) =>
+        this.enqueue(String(p.photoId), String(p.recipe), (p.params as Record<string, unknown>) ?? {}),
       'filters.cancel': async (p: Record<string, unknown>) => {
         this.cancel(String(p.jobId));
         return { ok: true };
@@ -171,7 +186,11 @@ export class FilterJobs implements Component {
 
   /** Resolves when nothing is queued or running (tests, shutdown of the CLI). */
   async idle(): Promise<void> {
-    while (this.pending.length || this.running.size) await Promise.race([...this.running.values()].map((r) => r.done).concat(new Promise<void>((r) => setTimeout(r, 20))));
+    while (this.pending.length || this.running.size)
+      await Promise.race(
+        [...this.running.values()].map((r) => r.done).concat(new Promise<void>((r) => setTimeout(r, 20))),
+      );
+    await this.saveChain;
   }
 
   private findActive(photoId: string, recipe: string, params: Record<string, unknown>): Job | undefined {
@@ -215,7 +234,11 @@ export class FilterJobs implements Component {
           }
         },
       });
-      await this.opts.target.writeVariant(job.photoId, job.recipe, tmp, { recipe: job.recipe, params: job.params, ms: Date.now() - t0 });
+      await this.opts.target.writeVariant(job.photoId, job.recipe, tmp, {
+        recipe: job.recipe,
+        params: job.params,
+        ms: Date.now() - t0,
+      });
       job.progress = 1;
       this.finish(job, 'done');
       log.info('filter job done', { job: job.id, photo: job.photoId, recipe: job.recipe, ms: Date.now() - t0 });
@@ -227,9 +250,11 @@ export class FilterJobs implements Component {
         return;
       }
       this.finish(job, signal.aborted ? 'cancelled' : 'failed', signal.aborted ? undefined : errorMessage(e));
-      if (!signal.aborted) log.warn('filter job failed', { job: job.id, photo: job.photoId, recipe: job.recipe, error: e });
+      if (!signal.aborted)
+        log.warn('filter job failed', { job: job.id, photo: job.photoId, recipe: job.recipe, error: e });
     } finally {
       await fs.rm(tmp, { force: true });
+      this.running.delete(job.id);
       if (!this.stopping) await this.save();
     }
   }
@@ -243,14 +268,23 @@ export class FilterJobs implements Component {
   }
 
   private emit(job: Job): void {
-    this.opts.bus.emit('job.progress', { jobId: job.id, photoId: job.photoId, recipe: job.recipe, progress: job.progress, state: job.state, ...(job.error ? { error: job.error } : {}) });
+    this.opts.bus.emit('job.progress', {
+      jobId: job.id,
+      photoId: job.photoId,
+      recipe: job.recipe,
+      progress: job.progress,
+      state: job.state,
+      ...(job.error ? { error: job.error } : {}),
+    });
   }
 
   /** Writes queued + running jobs; serialised so an older snapshot never lands after a newer one. */
   private save(): Promise<void> {
     const snapshot: JobsFile = {
       version: 1,
-      jobs: [...[...this.running.values()].map((r) => r.job), ...this.pending].map(({ id, photoId, recipe, params, createdAt }) => ({ id, photoId, recipe, params, createdAt })),
+      jobs: [...[...this.running.values()].map((r) => r.job), ...this.pending].map(
+        ({ id, photoId, recipe, params, createdAt }) => ({ id, photoId, recipe, params, createdAt }),
+      ),
     };
     this.saveChain = this.saveChain
       .then(async () => {

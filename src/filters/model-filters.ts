@@ -1,5 +1,5 @@
-import { ort } from '../vision/onnx.js';
 import { ValidationError } from '../util/errors.js';
+import { ort } from '../vision/onnx.js';
 import { RowReader, RowWriter } from './raw-image.js';
 import { type RowSink, type RowSource, runTiled, sessionRunner } from './tiled-model.js';
 import type { FilterContext, FilterDef } from './types.js';
@@ -21,7 +21,14 @@ export function upscaleTiling(tileSize: number) {
 }
 
 /** Runs a model over a source in tiles; the session stays loaded (in flight) for the whole image. */
-export async function runModel(model: string, src: RowSource, sink: RowSink, scale: number, tiling: { tile: number; overlap: number }, ctx: FilterContext): Promise<void> {
+export async function runModel(
+  model: string,
+  src: RowSource,
+  sink: RowSink,
+  scale: number,
+  tiling: { tile: number; overlap: number },
+  ctx: FilterContext,
+): Promise<void> {
   const lazy = await ctx.models.session(model);
   await lazy.run((session) =>
     runTiled(src, sink, sessionRunner(session, ort.Tensor), {
@@ -34,7 +41,14 @@ export async function runModel(model: string, src: RowSource, sink: RowSink, sca
   );
 }
 
-export async function runModelFile(model: string, input: string, output: string, scale: number, tiling: { tile: number; overlap: number }, ctx: FilterContext): Promise<void> {
+export async function runModelFile(
+  model: string,
+  input: string,
+  output: string,
+  scale: number,
+  tiling: { tile: number; overlap: number },
+  ctx: FilterContext,
+): Promise<void> {
   const reader = await RowReader.open(input);
   let writer: RowWriter | undefined;
   try {
@@ -73,10 +87,16 @@ export const denoise: FilterDef = {
   kind: 'model',
   cost: 'heavy',
   params: {
-    strength: { type: 'enum', values: ['normal', 'strong'], default: 'normal', description: 'normal = IRCNN M, strong = IRCNN L' },
+    strength: {
+      type: 'enum',
+      values: ['normal', 'strong'],
+      default: 'normal',
+      description: 'normal = IRCNN M, strong = IRCNN L',
+    },
   },
   models: (p) => [DENOISE_MODELS[String(p.strength)]],
-  apply: (input, output, p, ctx) => runModelFile(DENOISE_MODELS[String(p.strength)], input, output, 1, denoiseTiling(ctx.tileSize), ctx),
+  apply: (input, output, p, ctx) =>
+    runModelFile(DENOISE_MODELS[String(p.strength)], input, output, 1, denoiseTiling(ctx.tileSize), ctx),
 };
 
 export const upscale: FilterDef = {
@@ -92,7 +112,7 @@ export const upscale: FilterDef = {
     const mp = (out.width * out.height) / 1e6;
     if (mp > ctx.maxOutputMegapixels) {
       throw new ValidationError(
-        `upscale would make a ${out.width}x${out.height} image (${mp.toFixed(1)} MP), above filters.maxOutputMegapixels (${ctx.maxOutputMegapixels} MP); use an image of at most ${((ctx.maxOutputMegapixels / 16) * 1e6 / 1e6).toFixed(2)} MP`,
+        `upscale would make a ${out.width}x${out.height} image (${mp.toFixed(1)} MP), above filters.maxOutputMegapixels (${ctx.maxOutputMegapixels} MP); use an image of at most ${(((ctx.maxOutputMegapixels / 16) * 1e6) / 1e6).toFixed(2)} MP`,
         { width: out.width, height: out.height },
         'too-large',
       );

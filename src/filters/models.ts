@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { findModel, loadManifest, modelStatus } from '../models/manifest.js';
-import { LazySession, type SessionOptions } from '../vision/onnx.js';
 import { UnavailableError } from '../util/errors.js';
+import { LazySession, type SessionOptions } from '../vision/onnx.js';
 import type { ModelProvider } from './types.js';
 
 /** Resolves a model name to a verified file path, or throws UnavailableError saying why. */
@@ -22,7 +22,11 @@ export function dirResolver(dir: string): ModelResolver {
     const key = st ? `${st.size}:${st.mtimeMs}` : '';
     if (st && verified.get(file) === key) return file;
     const status = await modelStatus(entry, dir, { verify: true });
-    if (status.state !== 'verified') throw new UnavailableError(`model ${name}: ${status.reason ?? status.state}`, status.state === 'missing' ? 'model-missing' : 'model-corrupt');
+    if (status.state !== 'verified')
+      throw new UnavailableError(
+        `model ${name}: ${status.reason ?? status.state}`,
+        status.state === 'missing' ? 'model-missing' : 'model-corrupt',
+      );
     verified.set(file, key);
     return file;
   };

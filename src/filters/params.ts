@@ -20,7 +20,8 @@ export function resolveParams(filter: FilterDef, given: Record<string, unknown> 
       out[key] = spec.default;
       continue;
     }
-    const bad = (why: string) => new ValidationError(`${filter.name}: parameter ${key}=${String(raw)} ${why}`, undefined, 'bad-param');
+    const bad = (why: string) =>
+      new ValidationError(`${filter.name}: parameter ${key}=${String(raw)} ${why}`, undefined, 'bad-param');
     switch (spec.type) {
       case 'enum': {
         const v = String(raw);
@@ -30,7 +31,8 @@ export function resolveParams(filter: FilterDef, given: Record<string, unknown> 
       }
       case 'number':
       case 'integer': {
-        const v = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
+        const v =
+          typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
         if (!Number.isFinite(v)) throw bad('is not a number');
         if (spec.type === 'integer' && !Number.isInteger(v)) throw bad('is not an integer');
         if (v < spec.min || v > spec.max) throw bad(`is outside ${spec.min}..${spec.max}`);
@@ -38,7 +40,12 @@ export function resolveParams(filter: FilterDef, given: Record<string, unknown> 
         break;
       }
       case 'boolean': {
-        const v = raw === true || raw === 'true' || raw === '1' || raw === 'yes' ? true : raw === false || raw === 'false' || raw === '0' || raw === 'no' ? false : undefined;
+        const v =
+          raw === true || raw === 'true' || raw === '1' || raw === 'yes'
+            ? true
+            : raw === false || raw === 'false' || raw === '0' || raw === 'no'
+              ? false
+              : undefined;
         if (v === undefined) throw bad('is not true|false');
         out[key] = v;
         break;
@@ -64,6 +71,7 @@ export function parseParamArgs(args: readonly string[]): Record<string, string> 
 }
 
 export function describeParam(key: string, spec: FilterDef['params'][string]): string {
-  const range = spec.type === 'enum' ? spec.values.join('|') : spec.type === 'boolean' ? 'true|false' : `${spec.min}..${spec.max}`;
+  const range =
+    spec.type === 'enum' ? spec.values.join('|') : spec.type === 'boolean' ? 'true|false' : `${spec.min}..${spec.max}`;
   return `${key}=${range} (default ${String(spec.default as ParamValue)}): ${spec.description}`;
 }

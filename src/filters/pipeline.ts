@@ -31,10 +31,20 @@ const COST_WEIGHT = { light: 1, medium: 2, heavy: 10 } as const;
  * Runs filter steps on a photo and writes the result atomically to `output`. The input is never modified; every
  * intermediate is a `.v` file in workDir, removed afterwards whatever happens.
  */
-export async function runPipeline(deps: PipelineDeps, steps: ResolvedStep[], input: string, output: string, opts: RunOptions = {}): Promise<{ width: number; height: number }> {
+export async function runPipeline(
+  deps: PipelineDeps,
+  steps: ResolvedStep[],
+  input: string,
+  output: string,
+  opts: RunOptions = {},
+): Promise<{ width: number; height: number }> {
   if (steps.length === 0) throw new ValidationError('nothing to do: no filter steps');
-  if (path.resolve(input) === path.resolve(output)) throw new ValidationError('refusing to overwrite the original: choose another output file', undefined, 'same-file');
-  if (!opts.format && !isSupportedOutput(output)) throw new ValidationError(`unsupported output type ${path.extname(output) || '(none)'}: use .jpg, .png, .webp or .tif`);
+  if (path.resolve(input) === path.resolve(output))
+    throw new ValidationError('refusing to overwrite the original: choose another output file', undefined, 'same-file');
+  if (!opts.format && !isSupportedOutput(output))
+    throw new ValidationError(
+      `unsupported output type ${path.extname(output) || '(none)'}: use .jpg, .png, .webp or .tif`,
+    );
   const size = await probeImage(input, deps.limits.maxInputMegapixels);
   // Check the whole chain before any work: sizes (upscale cap) and models/faces.
   let s = { width: size.width, height: size.height };

@@ -121,18 +121,27 @@ export async function probeImage(file: string, maxMegapixels: number): Promise<P
   try {
     await fs.access(file);
   } catch (e) {
-    throw new ValidationError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, undefined, 'unreadable');
+    throw new ValidationError(
+      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      undefined,
+      'unreadable',
+    );
   }
   try {
     meta = await sharp(file, { limitInputPixels: false }).metadata();
   } catch (e) {
-    throw new ValidationError(`cannot read ${path.basename(file)}: not an image sharp can decode (${(e as Error).message})`, undefined, 'unreadable');
+    throw new ValidationError(
+      `cannot read ${path.basename(file)}: not an image sharp can decode (${(e as Error).message})`,
+      undefined,
+      'unreadable',
+    );
   }
   // EXIF orientations 5..8 swap width and height once applied.
   const swap = (meta.orientation ?? 1) >= 5;
   const width = (swap ? meta.height : meta.width) ?? 0;
   const height = (swap ? meta.width : meta.height) ?? 0;
-  if (width <= 0 || height <= 0) throw new ValidationError(`${path.basename(file)} has no pixels (${width}x${height})`, undefined, 'empty-image');
+  if (width <= 0 || height <= 0)
+    throw new ValidationError(`${path.basename(file)} has no pixels (${width}x${height})`, undefined, 'empty-image');
   const mp = (width * height) / 1e6;
   if (mp > maxMegapixels) {
     throw new ValidationError(
@@ -151,12 +160,16 @@ export async function decodeToV(input: string, out: string): Promise<ImageSize> 
       .rotate()
       .removeAlpha()
       .toColourspace('srgb')
-      
+
       .toFile(out);
     return { width: info.width, height: info.height };
   } catch (e) {
     await fs.rm(out, { force: true });
-    throw new ValidationError(`cannot decode ${path.basename(input)}: ${(e as Error).message}`, undefined, 'unreadable');
+    throw new ValidationError(
+      `cannot decode ${path.basename(input)}: ${(e as Error).message}`,
+      undefined,
+      'unreadable',
+    );
   }
 }
 

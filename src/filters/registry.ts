@@ -1,12 +1,24 @@
+import type { FiltersConfig } from '../config/sections/filters.js';
 import { NotFoundError, ValidationError } from '../util/errors.js';
 import { auto, faded, film, grain, lowlight, sepia, vignette } from './classical.js';
 import { portrait, privacy } from './face-filters.js';
 import { denoise, upscale } from './model-filters.js';
 import { resolveParams } from './params.js';
 import type { FaceFinder, FilterDef, ModelProvider, ParamValues } from './types.js';
-import type { FiltersConfig } from '../config/sections/filters.js';
 
-export const BUILTIN_FILTERS: readonly FilterDef[] = [denoise, upscale, lowlight, auto, film, sepia, faded, vignette, grain, portrait, privacy];
+export const BUILTIN_FILTERS: readonly FilterDef[] = [
+  denoise,
+  upscale,
+  lowlight,
+  auto,
+  film,
+  sepia,
+  faded,
+  vignette,
+  grain,
+  portrait,
+  privacy,
+];
 
 export type RecipeStep = FiltersConfig['recipes'][string][number];
 
@@ -37,7 +49,8 @@ export class FilterRegistry {
   ) {
     for (const f of filters) this.filters.set(f.name, f);
     const errors = validateRecipes(recipes, this);
-    if (errors.length) throw new ValidationError(`invalid filters.recipes:\n${errors.join('\n')}`, errors, 'bad-recipe');
+    if (errors.length)
+      throw new ValidationError(`invalid filters.recipes:\n${errors.join('\n')}`, errors, 'bad-recipe');
   }
 
   get(name: string): FilterDef | undefined {
@@ -67,7 +80,12 @@ export class FilterRegistry {
         'unknown-filter',
       );
     }
-    if (Object.keys(params).length) throw new ValidationError(`recipe ${nameOrRecipe} sets its own parameters; --param applies to a single filter`, undefined, 'bad-param');
+    if (Object.keys(params).length)
+      throw new ValidationError(
+        `recipe ${nameOrRecipe} sets its own parameters; --param applies to a single filter`,
+        undefined,
+        'bad-param',
+      );
     return recipe.map((step) => resolveStep(step, this));
   }
 
@@ -92,10 +110,22 @@ export class FilterRegistry {
     for (const f of this.filters.values()) {
       // Every model any param value may need: a filter is listed as available only if all its variants are.
       const variants = Object.entries(f.params).filter(([, s]) => s.type === 'enum');
-      const paramSets: ParamValues[] = variants.length ? variants.flatMap(([k, s]) => (s.type === 'enum' ? s.values.map((v) => resolveParams(f, { [k]: v })) : [])) : [resolveParams(f)];
+      const paramSets: ParamValues[] = variants.length
+        ? variants.flatMap(([k, s]) => (s.type === 'enum' ? s.values.map((v) => resolveParams(f, { [k]: v })) : []))
+        : [resolveParams(f)];
       const problems = new Set<string>();
-      for (const ps of paramSets) for (const p of await this.problems([{ filter: f, params: ps }], models, faces)) problems.add(p);
-      out.push({ name: f.name, title: f.title, description: f.description, kind: f.kind, cost: f.cost, params: f.params, available: problems.size === 0, problems: [...problems] });
+      for (const ps of paramSets)
+        for (const p of await this.problems([{ filter: f, params: ps }], models, faces)) problems.add(p);
+      out.push({
+        name: f.name,
+        title: f.title,
+        description: f.description,
+        kind: f.kind,
+        cost: f.cost,
+        params: f.params,
+        available: problems.size === 0,
+        problems: [...problems],
+      });
     }
     return out;
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
-import { abortError } from './tiled-model.js';
 import { RowReader, RowWriter } from './raw-image.js';
+import { abortError } from './tiled-model.js';
 
 const STRIP_ROWS = 64;
 
@@ -56,7 +56,10 @@ export function lutFrom(fn: (x: number) => number): Uint8Array {
 
 /** One sharp pass from a `.v` file to a `.v` file. */
 export async function sharpPass(input: string, output: string, op: (img: sharp.Sharp) => sharp.Sharp): Promise<void> {
-  await op(sharp(input, { limitInputPixels: false })).removeAlpha().toColourspace('srgb').toFile(output);
+  await op(sharp(input, { limitInputPixels: false }))
+    .removeAlpha()
+    .toColourspace('srgb')
+    .toFile(output);
 }
 
 export interface ImageStats {
@@ -68,8 +71,16 @@ export interface ImageStats {
 }
 
 export async function imageStats(input: string): Promise<ImageStats> {
-  const { data } = await sharp(input, { limitInputPixels: false }).resize(512, 512, { fit: 'inside', withoutEnlargement: true }).raw().toBuffer({ resolveWithObject: true });
-  const hist: ImageStats['hist'] = [new Uint32Array(256), new Uint32Array(256), new Uint32Array(256), new Uint32Array(256)];
+  const { data } = await sharp(input, { limitInputPixels: false })
+    .resize(512, 512, { fit: 'inside', withoutEnlargement: true })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const hist: ImageStats['hist'] = [
+    new Uint32Array(256),
+    new Uint32Array(256),
+    new Uint32Array(256),
+    new Uint32Array(256),
+  ];
   for (let i = 0; i < data.length; i += 3) {
     hist[0][data[i]]++;
     hist[1][data[i + 1]]++;

@@ -102,7 +102,8 @@ export async function runTiled(src: RowSource, sink: RowSink, runTile: TileRunne
       opts.onRunMs?.(performance.now() - t0);
       const tw = inW * scale;
       const th = inH * scale;
-      if (out.length !== tw * th * CHANNELS) throw new Error(`model returned ${out.length} values, expected ${tw * th * CHANNELS}`);
+      if (out.length !== tw * th * CHANNELS)
+        throw new Error(`model returned ${out.length} values, expected ${tw * th * CHANNELS}`);
       accumulate(out, tw, th, col.inStart * scale, colWeights[ci], rowW, acc, wsum, OW);
       done++;
       opts.onProgress?.(done / totalTiles);
@@ -114,7 +115,7 @@ export async function runTiled(src: RowSource, sink: RowSink, runTile: TileRunne
 
 function clampByte(v: number): number {
   const x = Math.round(v * 255);
-  return x < 0 ? 0 : x > 255 ? 255 : x;
+  return x < 0 ? 0 : Math.min(x, 255);
 }
 
 /** Packed RGB bytes of columns [x0, x0+w) of a strip → NCHW float 0..1. */
@@ -134,7 +135,17 @@ export function toPlanar(strip: Buffer, stripWidth: number, x0: number, w: numbe
   return t;
 }
 
-function accumulate(out: Float32Array, tw: number, th: number, ox: number, wx: Float32Array, wy: Float32Array, acc: Float32Array, wsum: Float32Array, OW: number): void {
+function accumulate(
+  out: Float32Array,
+  tw: number,
+  th: number,
+  ox: number,
+  wx: Float32Array,
+  wy: Float32Array,
+  acc: Float32Array,
+  wsum: Float32Array,
+  OW: number,
+): void {
   const plane = tw * th;
   for (let y = 0; y < th; y++) {
     const wyv = wy[y];

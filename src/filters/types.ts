@@ -1,5 +1,5 @@
-import type { Face } from './faces.js';
 import type { LazySession } from '../vision/onnx.js';
+import type { Face } from './faces.js';
 
 export type FilterKind = 'model' | 'classical' | 'composite';
 /** Rough cost, for the UI and for progress weighting: light ≈ a sharp pass, heavy ≈ a neural net over the photo. */
@@ -28,6 +28,7 @@ export interface FaceFinder {
   find(imagePath: string): Promise<Face[]>;
   /** undefined when usable, else why not (detector model missing). */
   problem?(): Promise<string | undefined>;
+  release?(): Promise<void>;
 }
 
 export interface FilterContext {
@@ -54,7 +55,11 @@ export interface FilterDef {
   models?: (params: ParamValues) => string[];
   needsFaces?: boolean;
   /** Output size for an input size (default: unchanged). Throws ValidationError when it is not allowed. */
-  outputSize?: (size: { width: number; height: number }, params: ParamValues, ctx: Pick<FilterContext, 'maxOutputMegapixels'>) => { width: number; height: number };
+  outputSize?: (
+    size: { width: number; height: number },
+    params: ParamValues,
+    ctx: Pick<FilterContext, 'maxOutputMegapixels'>,
+  ) => { width: number; height: number };
   /** Reads `input` (.v), writes `output` (.v). */
   apply(input: string, output: string, params: ParamValues, ctx: FilterContext): Promise<void>;
 }

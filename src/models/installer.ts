@@ -35,7 +35,9 @@ export interface InstallOptions {
 }
 
 export async function installModels(opts: InstallOptions): Promise<InstallResult[]> {
-  const entries = opts.names?.length ? opts.manifest.models.filter((m) => opts.names?.includes(m.name)) : opts.manifest.models;
+  const entries = opts.names?.length
+    ? opts.manifest.models.filter((m) => opts.names?.includes(m.name))
+    : opts.manifest.models;
   await fs.mkdir(opts.dir, { recursive: true });
   const index = opts.from ? await indexBySha(opts.from, new Set(entries.map((e) => e.size))) : undefined;
   const results: InstallResult[] = [];
@@ -47,10 +49,15 @@ export async function installModels(opts: InstallOptions): Promise<InstallResult
   return results;
 }
 
-async function installOne(entry: ModelEntry, opts: InstallOptions, index?: Map<string, string>): Promise<InstallResult> {
+async function installOne(
+  entry: ModelEntry,
+  opts: InstallOptions,
+  index?: Map<string, string>,
+): Promise<InstallResult> {
   const base = { name: entry.name, file: entry.file };
   const target = path.join(opts.dir, entry.file);
-  if ((await modelStatus(entry, opts.dir, { verify: true })).state === 'verified') return { ...base, action: 'unchanged' };
+  if ((await modelStatus(entry, opts.dir, { verify: true })).state === 'verified')
+    return { ...base, action: 'unchanged' };
   try {
     let source: string;
     let stream: Readable;
@@ -64,10 +71,10 @@ async function installOne(entry: ModelEntry, opts: InstallOptions, index?: Map<s
       stream = await (opts.download ?? httpsDownload)(entry.url);
     }
     await writeVerified(target, stream, entry);
-    log.info('installed', { model: entry.name, source });
+    log.debug('installed', { model: entry.name, source });
     return { ...base, action: 'installed', source };
   } catch (e) {
-    log.warn('install failed', { model: entry.name, error: e });
+    log.debug('install failed', { model: entry.name, error: e });
     return { ...base, action: 'failed', error: errorMessage(e) };
   }
 }

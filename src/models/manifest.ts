@@ -84,7 +84,10 @@ export async function resolveModel(nameOrPath: string, modelsDir: string, manife
   if (!looksLikePath) {
     const entry = findModel(m, nameOrPath);
     if (!entry) {
-      throw new NotFoundError(`unknown model "${nameOrPath}" (known: ${m.models.map((x) => x.name).join(', ')})`, 'unknown-model');
+      throw new NotFoundError(
+        `unknown model "${nameOrPath}" (known: ${m.models.map((x) => x.name).join(', ')})`,
+        'unknown-model',
+      );
     }
     return { path: path.resolve(modelsDir, entry.file), entry };
   }
@@ -113,7 +116,11 @@ export interface ModelStatus {
  * Status of one model in `dir`. `verify` hashes the file (a 240 kB YuNet hashes in about a millisecond; the 2.4 MB
  * upscaler in a few); without it only presence and size are checked.
  */
-export async function modelStatus(entry: ModelEntry, dir: string, opts: { verify?: boolean } = {}): Promise<ModelStatus> {
+export async function modelStatus(
+  entry: ModelEntry,
+  dir: string,
+  opts: { verify?: boolean } = {},
+): Promise<ModelStatus> {
   const file = path.join(dir, entry.file);
   const base = { name: entry.name, file: entry.file, path: file };
   let st: import('node:fs').Stats;
@@ -121,22 +128,35 @@ export async function modelStatus(entry: ModelEntry, dir: string, opts: { verify
     st = await fs.stat(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? `not installed in ${dir} (run: pinhole models install)` : `cannot read ${file}: ${code}`;
+    const reason =
+      code === 'ENOENT' ? `not installed in ${dir} (run: pinhole models install)` : `cannot read ${file}: ${code}`;
     return { ...base, state: 'missing', reason };
   }
   if (!st.isFile()) return { ...base, state: 'corrupt', reason: `${file} is not a regular file` };
   if (st.size !== entry.size) {
-    return { ...base, state: 'corrupt', reason: `${file} has ${st.size} bytes, expected ${entry.size} (reinstall: pinhole models install)` };
+    return {
+      ...base,
+      state: 'corrupt',
+      reason: `${file} has ${st.size} bytes, expected ${entry.size} (reinstall: pinhole models install)`,
+    };
   }
   if (!opts.verify) return { ...base, state: 'present' };
   const sum = await sha256File(file);
   if (sum !== entry.sha256) {
-    return { ...base, state: 'corrupt', reason: `${file} sha256 ${sum.slice(0, 12)}… does not match the manifest ${entry.sha256.slice(0, 12)}… (reinstall: pinhole models install)` };
+    return {
+      ...base,
+      state: 'corrupt',
+      reason: `${file} sha256 ${sum.slice(0, 12)}… does not match the manifest ${entry.sha256.slice(0, 12)}… (reinstall: pinhole models install)`,
+    };
   }
   return { ...base, state: 'verified' };
 }
 
-export async function allModelStatus(dir: string, opts: { verify?: boolean } = {}, manifest?: Manifest): Promise<ModelStatus[]> {
+export async function allModelStatus(
+  dir: string,
+  opts: { verify?: boolean } = {},
+  manifest?: Manifest,
+): Promise<ModelStatus[]> {
   const m = manifest ?? (await loadManifest());
   return Promise.all(m.models.map((e) => modelStatus(e, dir, opts)));
 }

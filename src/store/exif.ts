@@ -101,7 +101,11 @@ export function buildExifSegment(f: ExifFields): Buffer {
   ifd0.push(long(0x8769, 0));
   const ifd0Len = encodeIfd([...ifd0], 8).length;
   ifd0[ifd0.length - 1] = long(0x8769, 8 + ifd0Len);
-  const tiff = Buffer.concat([Buffer.from([0x49, 0x49, 0x2a, 0x00, 8, 0, 0, 0]), encodeIfd(ifd0, 8), encodeIfd(exif, 8 + ifd0Len)]);
+  const tiff = Buffer.concat([
+    Buffer.from([0x49, 0x49, 0x2a, 0x00, 8, 0, 0, 0]),
+    encodeIfd(ifd0, 8),
+    encodeIfd(exif, 8 + ifd0Len),
+  ]);
   const body = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
   if (body.length + 2 > 0xffff) throw new Error('EXIF segment too large');
   const head = Buffer.from([0xff, 0xe1, 0, 0]);

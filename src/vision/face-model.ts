@@ -20,7 +20,13 @@ export async function loadFaceDetector(opts: FaceModelOptions): Promise<YuNetDet
   const resolved = await resolveModel(opts.model, opts.modelsDir);
   if (resolved.entry) {
     const st = await modelStatus(resolved.entry, path.dirname(resolved.path), { verify: true });
-    if (st.state !== 'verified') throw new UnavailableError(`face model ${resolved.entry.name} ${st.state}: ${st.reason}`, `model-${st.state}`);
+    if (st.state !== 'verified')
+      throw new UnavailableError(`face model ${resolved.entry.name} ${st.state}: ${st.reason}`, `model-${st.state}`);
   }
-  return YuNetDetector.load(resolved.path, { threads: opts.threads, optimization: opts.optimization, memArena: opts.memArena, inputSize: opts.inputSize });
+  return YuNetDetector.load(resolved.path, {
+    threads: opts.threads,
+    optimization: opts.optimization,
+    memArena: opts.memArena,
+    inputSize: opts.inputSize,
+  });
 }

@@ -19,7 +19,8 @@ export class NchwBgrTensor {
 
   /** Writes an interleaved RGB image of `w`×`h` (w ≤ padW, h ≤ padH) into the planes. */
   fill(rgb: Uint8Array, w: number, h: number): void {
-    if (w > this.padW || h > this.padH) throw new RangeError(`image ${w}x${h} larger than tensor ${this.padW}x${this.padH}`);
+    if (w > this.padW || h > this.padH)
+      throw new RangeError(`image ${w}x${h} larger than tensor ${this.padW}x${this.padH}`);
     if (rgb.length < w * h * 3) throw new RangeError(`expected ${w * h * 3} bytes of RGB, got ${rgb.length}`);
     if (w !== this.lastW || h !== this.lastH) {
       this.data.fill(0);

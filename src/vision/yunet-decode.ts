@@ -32,8 +32,8 @@ export function decodeYuNet(outputs: readonly StrideOutputs[], padW: number, pad
         // clamping only lowers values above 1, so the clamped product is below thr² too
         continue;
       }
-      c = c > 1 ? 1 : c < 0 ? 0 : c;
-      o = o > 1 ? 1 : o < 0 ? 0 : o;
+      c = c > 1 ? 1 : Math.max(c, 0);
+      o = o > 1 ? 1 : Math.max(o, 0);
       const score = Math.sqrt(c * o);
       if (score < threshold) continue;
       const r = (idx / cols) | 0;

@@ -38,6 +38,7 @@ const DEFAULT_THRESHOLD = 0.6;
 export class YuNetDetector {
   private tensor?: NchwBgrTensor;
   private ortInput?: ort.Tensor;
+  private outputs?: { padW: number; padH: number; fetches: Record<string, ort.Tensor>; strides: StrideOutputs[] };
   private queue: Promise<unknown> = Promise.resolve();
   private released = false;
 
@@ -58,7 +59,11 @@ export class YuNetDetector {
       const h = Math.min(warm.height, det.fixedSize?.height ?? Number.POSITIVE_INFINITY);
       const t0 = performance.now();
       await det.detectRaw({ data: new Uint8Array(w * h * 3), width: w, height: h, channels: 3 });
-      log.debug('loaded', { model: modelPath, fixed: det.fixedSize ? `${det.fixedSize.width}x${det.fixedSize.height}` : 'dynamic', warmupMs: Math.round(performance.now() - t0) });
+      log.debug('loaded', {
+        model: modelPath,
+        fixed: det.fixedSize ? `${det.fixedSize.width}x${det.fixedSize.height}` : 'dynamic',
+        warmupMs: Math.round(performance.now() - t0),
+      });
     } catch (e) {
       await session.release().catch(() => {});
       throw e;
@@ -68,16 +73,25 @@ export class YuNetDetector {
 
   private checkOutputs(): void {
     const names = new Set(this.session.outputNames);
-    const missing = YUNET_STRIDES.flatMap((s) => [`cls_${s}`, `obj_${s}`, `bbox_${s}`, `kps_${s}`]).filter((n) => !names.has(n));
+    const missing = YUNET_STRIDES.flatMap((s) => [`cls_${s}`, `obj_${s}`, `bbox_${s}`, `kps_${s}`]).filter(
+      (n) => !names.has(n),
+    );
     if (missing.length || this.session.inputNames.length !== 1) {
-      throw new ValidationError(`${this.modelPath} is not a YuNet model (missing outputs: ${missing.join(', ') || 'none'}, inputs: ${this.session.inputNames.join(', ')})`, undefined, 'model-invalid');
+      throw new ValidationError(
+        `${this.modelPath} is not a YuNet model (missing outputs: ${missing.join(', ') || 'none'}, inputs: ${this.session.inputNames.join(', ')})`,
+        undefined,
+        'model-invalid',
+      );
     }
   }
 
   /** The padded tensor size for an image of w×h. */
   paddedSize(w: number, h: number): { width: number; height: number } {
     if (this.fixedSize) return this.fixedSize;
-    return { width: Math.max(1, Math.ceil(w / DYNAMIC_MULTIPLE)) * DYNAMIC_MULTIPLE, height: Math.max(1, Math.ceil(h / DYNAMIC_MULTIPLE)) * DYNAMIC_MULTIPLE };
+    return {
+      width: Math.max(1, Math.ceil(w / DYNAMIC_MULTIPLE)) * DYNAMIC_MULTIPLE,
+      height: Math.max(1, Math.ceil(h / DYNAMIC_MULTIPLE)) * DYNAMIC_MULTIPLE,
+    };
   }
 
   /**
@@ -105,15 +119,32 @@ export class YuNetDetector {
 
   private async infer(rgb: Uint8Array, w: number, h: number, threshold: number): Promise<Face[]> {
     const input = this.inputFor(rgb, w, h);
-    const out = await this.session.run({ [this.session.inputNames[0]]: input });
     const { width: padW, height: padH } = this.paddedSize(w, h);
-    const strides: StrideOutputs[] = YUNET_STRIDES.map((s) => ({
-      cls: out[`cls_${s}`].data as Float32Array,
-      obj: out[`obj_${s}`].data as Float32Array,
-      bbox: out[`bbox_${s}`].data as Float32Array,
-      kps: out[`kps_${s}`].data as Float32Array,
-    }));
-    return decodeYuNet(strides, padW, padH, threshold);
+    const outputs = this.outputsFor(padW, padH);
+    // onnxruntime writes into our preallocated outputs: no per-frame output allocation (less heap churn on a Pi)
+    await this.session.run({ [this.session.inputNames[0]]: input }, outputs.fetches);
+    return decodeYuNet(outputs.strides, padW, padH, threshold);
+  }
+
+  private outputsFor(padW: number, padH: number): { fetches: Record<string, ort.Tensor>; strides: StrideOutputs[] } {
+    if (this.outputs && this.outputs.padW === padW && this.outputs.padH === padH) return this.outputs;
+    const fetches: Record<string, ort.Tensor> = {};
+    const strides = YUNET_STRIDES.map((s) => {
+      const n = (padW / s) * (padH / s);
+      const o = {
+        cls: new Float32Array(n),
+        obj: new Float32Array(n),
+        bbox: new Float32Array(n * 4),
+        kps: new Float32Array(n * 10),
+      };
+      fetches[`cls_${s}`] = new ort.Tensor('float32', o.cls, [1, n, 1]);
+      fetches[`obj_${s}`] = new ort.Tensor('float32', o.obj, [1, n, 1]);
+      fetches[`bbox_${s}`] = new ort.Tensor('float32', o.bbox, [1, n, 4]);
+      fetches[`kps_${s}`] = new ort.Tensor('float32', o.kps, [1, n, 10]);
+      return o;
+    });
+    this.outputs = { padW, padH, fetches, strides };
+    return this.outputs;
   }
 
   /** Fills the reusable tensor for this image (exposed for the benchmark, which times inference alone on it). */
@@ -157,10 +188,18 @@ export class YuNetDetector {
         .toBuffer({ resolveWithObject: true }));
     } catch (e) {
       const what = typeof input === 'string' ? input : 'image';
-      throw new ValidationError(`${what}: not a readable image (${(e as Error).message.split('\n')[0]})`, undefined, 'bad-image');
+      throw new ValidationError(
+        `${what}: not a readable image (${(e as Error).message.split('\n')[0]})`,
+        undefined,
+        'bad-image',
+      );
     }
-    if (info.channels !== 3) throw new ValidationError(`unexpected ${info.channels}-channel output from the decoder`, undefined, 'bad-image');
-    const faces = await this.detectRaw({ data, width: info.width, height: info.height, channels: 3 }, { threshold: opts.threshold });
+    if (info.channels !== 3)
+      throw new ValidationError(`unexpected ${info.channels}-channel output from the decoder`, undefined, 'bad-image');
+    const faces = await this.detectRaw(
+      { data, width: info.width, height: info.height, channels: 3 },
+      { threshold: opts.threshold },
+    );
     const sx = width / info.width;
     const sy = height / info.height;
     return { width, height, faces: faces.map((f) => scaleFace(f, sx, sy)) };
@@ -172,6 +211,7 @@ export class YuNetDetector {
     await this.queue.catch(() => {});
     this.tensor = undefined;
     this.ortInput = undefined;
+    this.outputs = undefined;
     await this.session.release();
   }
 
@@ -185,7 +225,7 @@ export class YuNetDetector {
 function fixedInputSize(session: ort.InferenceSession): { width: number; height: number } | undefined {
   const meta = session.inputMetadata?.[0] as { isTensor?: boolean; shape?: (number | string)[] } | undefined;
   const shape = meta?.shape;
-  if (!shape || shape.length !== 4) return undefined;
+  if (shape?.length !== 4) return undefined;
   const [, , h, w] = shape;
   return typeof h === 'number' && typeof w === 'number' && h > 0 && w > 0 ? { width: w, height: h } : undefined;
 }

@@ -24,7 +24,15 @@ const log = createLogger('web.http');
 export const BODY_LIMIT = '32kb';
 
 /** Keys only the owner changes over SSH: paths the daemon reads or writes, extra process args, credentials. */
-export const SSH_ONLY_KEYS = ['dataDir', 'control', 'models', 'web.auth.apiTokens', 'camera.extraArgs', 'camera.sim.images', 'gpio.sysfsRoot'];
+export const SSH_ONLY_KEYS = [
+  'dataDir',
+  'control',
+  'models',
+  'web.auth.apiTokens',
+  'camera.extraArgs',
+  'camera.sim.images',
+  'gpio.sysfsRoot',
+];
 
 const HEALTHY_CAMERA = new Set(['streaming', 'capturing', 'starting', 'disabled']);
 
@@ -39,9 +47,11 @@ export interface AppDeps {
 type Handler = (req: Request, res: Response) => Promise<void> | void;
 
 /** Express 5 forwards rejected promises to the error handler; this only adapts the signature. */
-const h = (fn: Handler): RequestHandler => (req, res, next) => {
-  Promise.resolve(fn(req, res)).catch(next);
-};
+const h =
+  (fn: Handler): RequestHandler =>
+  (req, res, next) => {
+    Promise.resolve(fn(req, res)).catch(next);
+  };
 
 function isSafeMethod(m: string): boolean {
   return m === 'GET' || m === 'HEAD' || m === 'OPTIONS';
@@ -98,7 +108,11 @@ export function buildApp(deps: AppDeps): express.Express {
       const p = await auth.identify(req).catch(() => undefined);
       const passwordSet = (await auth.passwords.load()) !== null;
       res.setHeader('Cache-Control', 'no-store');
-      res.json({ authenticated: p !== undefined, passwordSet, ...(p?.kind === 'session' ? { csrfToken: p.session.csrf } : {}) });
+      res.json({
+        authenticated: p !== undefined,
+        passwordSet,
+        ...(p?.kind === 'session' ? { csrfToken: p.session.csrf } : {}),
+      });
     }),
   );
 
@@ -144,11 +158,19 @@ export function buildApp(deps: AppDeps): express.Express {
       const body = v.jsonObject(req.body);
       let ev: number | undefined;
       if (body.ev !== undefined && body.ev !== null) {
-        if (typeof body.ev !== 'number' || !Number.isFinite(body.ev) || body.ev < -8 || body.ev > 8) throw new ValidationError('ev must be a number from -8 to 8');
+        if (typeof body.ev !== 'number' || !Number.isFinite(body.ev) || body.ev < -8 || body.ev > 8)
+          throw new ValidationError('ev must be a number from -8 to 8');
         ev = body.ev;
       }
-      const recipe = body.recipe === undefined || body.recipe === null || body.recipe === '' ? undefined : v.filterName(body.recipe, 'recipe');
-      const photo = await services.capture({ trigger: 'web', ...(ev === undefined ? {} : { ev }), ...(recipe ? { recipe } : {}) });
+      const recipe =
+        body.recipe === undefined || body.recipe === null || body.recipe === ''
+          ? undefined
+          : v.filterName(body.recipe, 'recipe');
+      const photo = await services.capture({
+        trigger: 'web',
+        ...(ev === undefined ? {} : { ev }),
+        ...(recipe ? { recipe } : {}),
+      });
       res.status(201).json({ photo });
     }),
   );
@@ -170,7 +192,8 @@ export function buildApp(deps: AppDeps): express.Express {
     authed,
     h(async (req, res) => {
       const raw = req.query.ids;
-      if (typeof raw !== 'string' || raw === '') throw new ValidationError('ids must list photo ids separated by commas');
+      if (typeof raw !== 'string' || raw === '')
+        throw new ValidationError('ids must list photo ids separated by commas');
       const ids = [...new Set(raw.split(','))];
       if (ids.length > v.ZIP_MAX_PHOTOS) throw new ValidationError(`at most ${v.ZIP_MAX_PHOTOS} photos per zip`);
       const variant = v.variantName(req.query.variant);
@@ -179,7 +202,11 @@ export function buildApp(deps: AppDeps): express.Express {
       for (const id of ids.map(v.photoId)) {
         const file = await services.gallery.filePath(id, variant);
         const st = await statFile(file);
-        entries.push({ name: `${id}${variant === 'original' ? '' : `-${variant}`}${path.extname(file) || '.jpg'}`, mtime: st.mtime, open: () => fsStream(file) });
+        entries.push({
+          name: `${id}${variant === 'original' ? '' : `-${variant}`}${path.extname(file) || '.jpg'}`,
+          mtime: st.mtime,
+          open: () => fsStream(file),
+        });
       }
       res.writeHead(200, {
         'Content-Type': 'application/zip',
@@ -206,7 +233,10 @@ export function buildApp(deps: AppDeps): express.Express {
       const id = v.photoId(req.params.id);
       const variant = v.variantName(req.query.variant);
       const file = await services.gallery.filePath(id, variant);
-      const download = req.query.download === '1' ? `pinhole-${id}${variant === 'original' ? '' : `-${variant}`}${path.extname(file) || '.jpg'}` : undefined;
+      const download =
+        req.query.download === '1'
+          ? `pinhole-${id}${variant === 'original' ? '' : `-${variant}`}${path.extname(file) || '.jpg'}`
+          : undefined;
       await sendFile(res, file, { maxAge: 0, download });
     }),
   );
@@ -239,7 +269,9 @@ export function buildApp(deps: AppDeps): express.Express {
       const hasRecipe = body.recipe !== undefined;
       const hasFilter = body.filter !== undefined;
       if (hasRecipe === hasFilter) throw new ValidationError('give exactly one of "recipe" or "filter"');
-      const jobReq: JobRequest = hasRecipe ? { recipe: v.filterName(body.recipe, 'recipe') } : { filter: v.filterName(body.filter, 'filter') };
+      const jobReq: JobRequest = hasRecipe
+        ? { recipe: v.filterName(body.recipe, 'recipe') }
+        : { filter: v.filterName(body.filter, 'filter') };
       if (body.params !== undefined) jobReq.params = filterParams(body.params);
       const job = await services.jobs.enqueue(id, jobReq);
       res.status(202).json({ job });
@@ -259,7 +291,8 @@ export function buildApp(deps: AppDeps): express.Express {
     authed,
     h(async (req, res) => {
       const id = req.params.id;
-      if (typeof id !== 'string' || !v.JOB_ID.test(id)) throw new ValidationError('invalid job id', undefined, 'invalid-id');
+      if (typeof id !== 'string' || !v.JOB_ID.test(id))
+        throw new ValidationError('invalid job id', undefined, 'invalid-id');
       if (!services.jobs.get) throw new NotFoundError('job not found');
       res.json({ job: await services.jobs.get(id) });
     }),
@@ -271,7 +304,13 @@ export function buildApp(deps: AppDeps): express.Express {
     h((_req, res) => {
       const snap = services.config.get();
       res.setHeader('Cache-Control', 'no-store');
-      res.json({ config: redactConfig(snap.config), errors: snap.errors, file: snap.file ?? null, schema: services.config.schema(), sshOnly: SSH_ONLY_KEYS });
+      res.json({
+        config: redactConfig(snap.config),
+        errors: snap.errors,
+        file: snap.file ?? null,
+        schema: services.config.schema(),
+        sshOnly: SSH_ONLY_KEYS,
+      });
     }),
   );
 
@@ -306,7 +345,8 @@ export function buildApp(deps: AppDeps): express.Express {
       const body = v.jsonObject(req.body);
       const now = body.now;
       // 2020-01-01 .. 2100-01-01: a phone's clock, not garbage.
-      if (typeof now !== 'number' || !Number.isFinite(now) || now < 1_577_836_800_000 || now > 4_102_444_800_000) throw new ValidationError('now must be a time in ms since 1970 (2020..2100)');
+      if (typeof now !== 'number' || !Number.isFinite(now) || now < 1_577_836_800_000 || now > 4_102_444_800_000)
+        throw new ValidationError('now must be a time in ms since 1970 (2020..2100)');
       await services.system.setTime(Math.round(now));
       res.json({ ok: true });
     }),
@@ -349,7 +389,13 @@ export function buildApp(deps: AppDeps): express.Express {
 
   app.use(
     '/assets',
-    express.static(path.join(deps.staticDir, 'assets'), { index: false, dotfiles: 'ignore', immutable: true, maxAge: '365d', fallthrough: false }),
+    express.static(path.join(deps.staticDir, 'assets'), {
+      index: false,
+      dotfiles: 'ignore',
+      immutable: true,
+      maxAge: '365d',
+      fallthrough: false,
+    }),
   );
   app.use(express.static(deps.staticDir, { index: false, dotfiles: 'ignore', maxAge: 0 }));
 
@@ -386,8 +432,10 @@ export function buildApp(deps: AppDeps): express.Express {
 export function sendError(req: Request, res: Response, err: unknown): void {
   const e = toPinholeError(err);
   const status = httpStatusOf(e);
-  if (status >= 500 && !isPinholeError(e)) log.error('request failed', { method: req.method, path: req.path, error: err, stack: (err as Error)?.stack });
-  else if (status >= 500) log.warn('request refused', { method: req.method, path: req.path, code: (e as { code?: string }).code, error: e });
+  if (status >= 500 && !isPinholeError(e))
+    log.error('request failed', { method: req.method, path: req.path, error: err, stack: (err as Error)?.stack });
+  else if (status >= 500)
+    log.warn('request refused', { method: req.method, path: req.path, code: (e as { code?: string }).code, error: e });
   if (res.headersSent) {
     res.destroy();
     return;
@@ -408,7 +456,8 @@ function toPinholeError(err: unknown): unknown {
   if (e?.type === 'entity.parse.failed') return new ValidationError('malformed JSON body', undefined, 'malformed-json');
   const status = e?.status ?? e?.statusCode;
   if (typeof status === 'number' && status === 404) return new NotFoundError();
-  if (typeof status === 'number' && status >= 400 && status < 500) return new ValidationError('bad request', undefined, 'bad-request');
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return new ValidationError('bad request', undefined, 'bad-request');
   if (e?.code === 'ENOENT') return new NotFoundError('file not found');
   return err;
 }
@@ -439,13 +488,21 @@ async function* fsStream(file: string): AsyncIterable<Buffer> {
   }
 }
 
-const MIME: Record<string, string> = { '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.webp': 'image/webp' };
+const MIME: Record<string, string> = {
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.png': 'image/png',
+  '.webp': 'image/webp',
+};
 
 function sendFile(res: Response, file: string, opts: { maxAge: number; download?: string }): Promise<void> {
   if (!path.isAbsolute(file)) return Promise.reject(new Error(`gallery returned a relative path: ${file}`));
   const type = MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { 'Content-Type': type, 'Cache-Control': `private, max-age=${opts.maxAge}` };
+    const headers: Record<string, string> = {
+      'Content-Type': type,
+      'Cache-Control': `private, max-age=${opts.maxAge}`,
+    };
     if (opts.download) headers['Content-Disposition'] = `attachment; filename="${opts.download}"`;
     res.sendFile(file, { dotfiles: 'allow', headers, lastModified: true, cacheControl: false }, (err) => {
       if (!err) resolve();
@@ -462,7 +519,8 @@ function filterParams(p: unknown): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
   for (const [k, val] of entries) {
     if (!/^[A-Za-z][A-Za-z0-9_-]{0,47}$/.test(k)) throw new ValidationError(`invalid param name: ${k.slice(0, 50)}`);
-    if (typeof val === 'number' ? !Number.isFinite(val) : typeof val !== 'string' && typeof val !== 'boolean') throw new ValidationError(`param ${k} must be a string, number or boolean`);
+    if (typeof val === 'number' ? !Number.isFinite(val) : typeof val !== 'string' && typeof val !== 'boolean')
+      throw new ValidationError(`param ${k} must be a string, number or boolean`);
     if (typeof val === 'string' && val.length > 200) throw new ValidationError(`param ${k} is too long`);
     out[k] = val as string | number | boolean;
   }
@@ -484,13 +542,19 @@ export function configEdits(body: Record<string, unknown>): ConfigEdit[] {
     if (segs.length > 8) throw new ValidationError('config too deeply nested');
     if (v.isPlainObject(node) && Object.keys(node).length > 0 && !(segs.length > 0 && isRecordKey(segs))) {
       for (const [k, val] of Object.entries(node)) {
-        if (!/^[A-Za-z0-9_.-]{1,64}$/.test(k) || k === '__proto__' || k === 'constructor' || k === 'prototype') throw new ValidationError(`invalid config key: ${k.slice(0, 64)}`);
+        if (!/^[A-Za-z0-9_.-]{1,64}$/.test(k) || k === '__proto__' || k === 'constructor' || k === 'prototype')
+          throw new ValidationError(`invalid config key: ${k.slice(0, 64)}`);
         walk(val, [...segs, k]);
       }
       return;
     }
     if (segs.length === 0) return;
-    if (isSshOnly(segs)) throw new ValidationError(`${segs.join('.')} can only be changed over SSH (edit the config file)`, undefined, 'ssh-only');
+    if (isSshOnly(segs))
+      throw new ValidationError(
+        `${segs.join('.')} can only be changed over SSH (edit the config file)`,
+        undefined,
+        'ssh-only',
+      );
     edits.push({ path: segs, value: node === null ? undefined : node });
     if (edits.length > 200) throw new ValidationError('too many changes at once');
   };
@@ -509,4 +573,3 @@ function redactConfig<T>(config: T): T {
   if (copy.web?.auth?.apiTokens) copy.web.auth.apiTokens = copy.web.auth.apiTokens.map((t) => `…${t.slice(-4)}`);
   return copy as T;
 }
-

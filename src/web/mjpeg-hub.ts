@@ -17,9 +17,7 @@ interface Viewer {
   dropped: number;
 }
 
-export interface FrameWrittenProbe {
-  (seq: number, handedAtNs: bigint, writtenAtNs: bigint): void;
-}
+export type FrameWrittenProbe = (seq: number, handedAtNs: bigint, writtenAtNs: bigint) => void;
 
 /**
  * Fans the preview out to `/stream.mjpg` viewers. Subscribes to the camera only while someone watches. The same
@@ -56,7 +54,8 @@ export class MjpegHub {
   }
 
   attach(res: ServerResponse): void {
-    if (this.viewers.size >= this.maxViewers) throw new UnavailableError(`too many preview viewers (max ${this.maxViewers})`, 'too-many-viewers');
+    if (this.viewers.size >= this.maxViewers)
+      throw new UnavailableError(`too many preview viewers (max ${this.maxViewers})`, 'too-many-viewers');
     res.writeHead(200, {
       'Content-Type': `multipart/x-mixed-replace; boundary=${BOUNDARY}`,
       'Cache-Control': 'no-store, no-cache, must-revalidate',
@@ -64,6 +63,7 @@ export class MjpegHub {
       Connection: 'close',
       'X-Accel-Buffering': 'no',
     });
+    res.flushHeaders();
     res.socket?.setNoDelay(true);
     const viewer: Viewer = { res, sent: 0, dropped: 0 };
     this.viewers.add(viewer);
@@ -102,7 +102,9 @@ export class MjpegHub {
       v.dropped++;
       return;
     }
-    const head = Buffer.from(`--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\nX-Frame-Seq: ${seq}\r\n\r\n`);
+    const head = Buffer.from(
+      `--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\nX-Frame-Seq: ${seq}\r\n\r\n`,
+    );
     v.sent++;
     const probe = this.probe;
     sock.cork();

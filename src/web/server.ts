@@ -50,11 +50,26 @@ export function defaultStaticDir(): string {
 export function createWebServer(config: PinholeConfig, services: WebServices, opts: WebServerOptions = {}): WebServer {
   let cfg = config;
   const secure = cfg.web.tls.enabled;
-  const auth = new Authenticator({ dataDir: cfg.dataDir, apiTokens: cfg.web.auth.apiTokens, sessionHours: cfg.web.auth.sessionHours, secure });
+  const auth = new Authenticator({
+    dataDir: cfg.dataDir,
+    apiTokens: cfg.web.auth.apiTokens,
+    sessionHours: cfg.web.auth.sessionHours,
+    secure,
+  });
   const hub = new MjpegHub(services.camera, cfg.web.maxViewers);
   const ws = new WsHub(auth, services.events);
-  const staticDir = opts.staticDir ?? defaultStaticDir();
-  const app = buildApp({ services, auth, hub, staticDir, counts: () => ({ viewers: hub.viewerCount, wsClients: ws.clientCount }) });
+  const staticDir = path.resolve(opts.staticDir ?? defaultStaticDir());
+  const rel = path.relative(staticDir, path.resolve(cfg.dataDir));
+  // Static files are public: the data folder (password hash, photos) must never be below them.
+  if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)))
+    throw new Error(`the web UI folder ${staticDir} contains dataDir ${cfg.dataDir}; refusing to serve it`);
+  const app = buildApp({
+    services,
+    auth,
+    hub,
+    staticDir,
+    counts: () => ({ viewers: hub.viewerCount, wsClients: ws.clientCount }),
+  });
   let server: http.Server | https.Server | undefined;
   let url: string | undefined;
 
@@ -94,7 +109,8 @@ export function createWebServer(config: PinholeConfig, services: WebServices, op
     });
     ws.start();
     const addr = srv.address() as AddressInfo;
-    const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    const shownHost =
+      host === '0.0.0.0' || host === '::' ? 'localhost' : addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     url = `${secure ? 'https' : 'http'}://${shownHost}:${addr.port}`;
     log.info('listening', { url, tls: secure, staticDir });
     return { url };
@@ -124,13 +140,20 @@ export function createWebServer(config: PinholeConfig, services: WebServices, op
     reconfigure: async (next, prev) => {
       const w = next.web;
       const p = prev.web;
-      if (next.dataDir !== prev.dataDir || w.host !== p.host || w.port !== p.port || w.tls.enabled !== p.tls.enabled) return 'restart';
+      if (next.dataDir !== prev.dataDir || w.host !== p.host || w.port !== p.port || w.tls.enabled !== p.tls.enabled)
+        return 'restart';
       cfg = next;
       auth.update({ apiTokens: w.auth.apiTokens, sessionHours: w.auth.sessionHours });
       hub.setMaxViewers(w.maxViewers);
       return 'applied';
     },
-    status: () => ({ url, tls: secure, viewers: hub.viewerCount, wsClients: ws.clientCount, sessions: auth.sessions.size }),
+    status: () => ({
+      url,
+      tls: secure,
+      viewers: hub.viewerCount,
+      wsClients: ws.clientCount,
+      sessions: auth.sessions.size,
+    }),
     controlMethods: () => ({
       'web.loginLink': async () => ({ url: oneTimeLoginUrl() }),
     }),

@@ -1,5 +1,5 @@
-import type { ConfigEdit } from '../config/writer.js';
 import type { PinholeConfig } from '../config/schema.js';
+import type { ConfigEdit } from '../config/writer.js';
 
 /**
  * What the web server needs from the rest of the daemon. The web layer imports none of the camera, gallery,
@@ -8,7 +8,15 @@ import type { PinholeConfig } from '../config/schema.js';
  * StorageError, ValidationError, ...); the server maps them to HTTP in one place.
  */
 
-export type CameraState = 'starting' | 'streaming' | 'capturing' | 'busy' | 'absent' | 'crashed' | 'stopped' | 'disabled';
+export type CameraState =
+  | 'starting'
+  | 'streaming'
+  | 'capturing'
+  | 'busy'
+  | 'absent'
+  | 'crashed'
+  | 'stopped'
+  | 'disabled';
 
 export interface CameraStatusInfo {
   state: CameraState;
@@ -111,8 +119,20 @@ export interface WebConfigService {
 }
 
 export interface StatusReport {
-  storage?: { freeBytes: number; totalBytes: number; minFreeBytes?: number; photoCount?: number; [extra: string]: unknown };
-  system?: { cpuTempC?: number | null; throttled?: string[] | null; uptimeS?: number; loadAvg?: number[]; [extra: string]: unknown };
+  storage?: {
+    freeBytes: number;
+    totalBytes: number;
+    minFreeBytes?: number;
+    photoCount?: number;
+    [extra: string]: unknown;
+  };
+  system?: {
+    cpuTempC?: number | null;
+    throttled?: string[] | null;
+    uptimeS?: number;
+    loadAvg?: number[];
+    [extra: string]: unknown;
+  };
   models?: { name: string; present: boolean; loaded?: boolean; error?: string; [extra: string]: unknown }[];
   versions?: Record<string, string>;
   /** `synced` false when the clock has never been set (no RTC, offline): the UI offers the phone's time. */
@@ -138,8 +158,8 @@ export interface WebEvent {
 }
 
 /**
- * `faces` data: `{ width, height, faces: [{ x, y, w, h, score }] }`, boxes in pixels of a preview frame of
- * width×height. `capture`: `{ phase: 'started'|'done'|'failed', photoId?, error? }`. `job`: a JobRecord.
+ * `faces` data: `{ width, height, faces: [{ box: [x, y, w, h], score }] }` (src/vision's FacesEvent as is; `{ x, y,
+ * w, h }` boxes are accepted too), in pixels of a preview frame of width×height. `capture`: `{ phase: 'started'|'done'|'failed', photoId?, error? }`. `job`: a JobRecord.
  * `config`: `{ errors: string[] }`. `camera`: CameraStatusInfo.
  */
 export interface WebEvents {

@@ -34,17 +34,37 @@ export async function ensureSelfSignedCert(dataDir: string, opts: { openssl?: st
   const tmpKey = path.join(dir, `${TEMP_MARK}key.pem`);
   const tmpCert = path.join(dir, `${TEMP_MARK}cert.pem`);
   try {
-    await run(opts.openssl ?? 'openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
-      '-subj', `/CN=${host}`, '-addext', `subjectAltName=DNS:${host},DNS:${host}.local,DNS:localhost,IP:127.0.0.1`,
-      '-keyout', tmpKey, '-out', tmpCert,
-    ], { timeout: 30_000 });
+    await run(
+      opts.openssl ?? 'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '3650',
+        '-subj',
+        `/CN=${host}`,
+        '-addext',
+        `subjectAltName=DNS:${host},DNS:${host}.local,DNS:localhost,IP:127.0.0.1`,
+        '-keyout',
+        tmpKey,
+        '-out',
+        tmpCert,
+      ],
+      { timeout: 30_000 },
+    );
   } catch (e) {
     await fs.rm(tmpKey, { force: true });
     await fs.rm(tmpCert, { force: true });
     const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
     throw new UnavailableError(
-      missing ? 'web.tls.enabled needs the `openssl` command to make a certificate (apt-get install openssl)' : `could not make a TLS certificate: ${(e as Error).message}`,
+      missing
+        ? 'web.tls.enabled needs the `openssl` command to make a certificate (apt-get install openssl)'
+        : `could not make a TLS certificate: ${(e as Error).message}`,
       'tls-unavailable',
       e,
     );

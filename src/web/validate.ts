@@ -15,13 +15,15 @@ export const PAGE_MAX = 100;
 export const ZIP_MAX_PHOTOS = 200;
 
 export function photoId(v: unknown): string {
-  if (typeof v !== 'string' || !PHOTO_ID.test(v)) throw new ValidationError('invalid photo id', undefined, 'invalid-id');
+  if (typeof v !== 'string' || !PHOTO_ID.test(v))
+    throw new ValidationError('invalid photo id', undefined, 'invalid-id');
   return v;
 }
 
 export function variantName(v: unknown): string {
   if (v === undefined || v === '') return 'original';
-  if (typeof v !== 'string' || !VARIANT.test(v)) throw new ValidationError('invalid variant name', undefined, 'invalid-variant');
+  if (typeof v !== 'string' || !VARIANT.test(v))
+    throw new ValidationError('invalid variant name', undefined, 'invalid-variant');
   return v;
 }
 

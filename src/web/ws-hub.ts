@@ -68,13 +68,19 @@ export class WsHub {
       const p = await this.auth.require(req);
       if (p.kind === 'session') {
         const origin = req.headers.origin;
-        if (origin !== undefined && !this.auth.sameOrigin(req, origin)) throw Object.assign(new Error('cross-origin'), { status: 403 });
+        if (origin !== undefined && !this.auth.sameOrigin(req, origin))
+          throw Object.assign(new Error('cross-origin'), { status: 403 });
       }
-      if (this.wss.clients.size >= MAX_CLIENTS) throw new UnavailableError('too many WebSocket clients', 'too-many-clients');
+      if (this.wss.clients.size >= MAX_CLIENTS)
+        throw new UnavailableError('too many WebSocket clients', 'too-many-clients');
     } catch (e) {
       const status = (e as { status?: number }).status ?? httpStatusOf(e);
-      const body = JSON.stringify(status === 403 ? { error: { code: 'csrf', message: 'cross-origin WebSocket refused' } } : errorBody(e));
-      socket.end(`HTTP/1.1 ${status} Refused\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      const body = JSON.stringify(
+        status === 403 ? { error: { code: 'csrf', message: 'cross-origin WebSocket refused' } } : errorBody(e),
+      );
+      socket.end(
+        `HTTP/1.1 ${status} Refused\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {

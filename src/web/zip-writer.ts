@@ -1,5 +1,5 @@
-import { crc32 } from 'node:zlib';
 import type { Readable, Writable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 
 /**
  * A minimal streaming ZIP writer (STORE method: JPEGs do not compress). Each entry is streamed with a data

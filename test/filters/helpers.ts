@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { FilterModels, dirResolver } from '../../src/filters/models.js';
+import { dirResolver, FilterModels } from '../../src/filters/models.js';
 import type { PipelineDeps } from '../../src/filters/pipeline.js';
 import { FilterRegistry } from '../../src/filters/registry.js';
 import { mulberry32 } from '../../src/filters/strips.js';
@@ -22,10 +22,15 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function makeDeps(workDir: string, opts: Partial<PipelineDeps> & { modelsDir?: string } = {}): PipelineDeps & { models: FilterModels } {
+export function makeDeps(
+  workDir: string,
+  opts: Partial<PipelineDeps> & { modelsDir?: string } = {},
+): PipelineDeps & { models: FilterModels } {
   return {
     registry: opts.registry ?? new FilterRegistry(),
-    models: (opts.models as FilterModels | undefined) ?? new FilterModels(dirResolver(opts.modelsDir ?? modelsDir), sessionOpts, 0),
+    models:
+      (opts.models as FilterModels | undefined) ??
+      new FilterModels(dirResolver(opts.modelsDir ?? modelsDir), sessionOpts, 0),
     faces: opts.faces,
     limits: opts.limits ?? { maxInputMegapixels: 50, maxOutputMegapixels: 48, tileSize: 256 },
     workDir,
@@ -39,21 +44,32 @@ export interface Raw {
 }
 
 export async function readRaw(file: string): Promise<Raw> {
-  const { data, info } = await sharp(file).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(file)
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
 }
 
 export async function crop(file: string, left: number, top: number, width: number, height: number): Promise<Raw> {
-  const { data, info } = await sharp(file).removeAlpha().extract({ left, top, width, height }).raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(file)
+    .removeAlpha()
+    .extract({ left, top, width, height })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
 }
 
 export async function writeRaw(r: Raw, file: string): Promise<void> {
-  await sharp(r.data, { raw: { width: r.width, height: r.height, channels: 3 } }).png().toFile(file);
+  await sharp(r.data, { raw: { width: r.width, height: r.height, channels: 3 } })
+    .png()
+    .toFile(file);
 }
 
 export function psnr(a: Raw, b: Raw): number {
-  if (a.data.length !== b.data.length) throw new Error(`size mismatch ${a.width}x${a.height} vs ${b.width}x${b.height}`);
+  if (a.data.length !== b.data.length)
+    throw new Error(`size mismatch ${a.width}x${a.height} vs ${b.width}x${b.height}`);
   let se = 0;
   for (let i = 0; i < a.data.length; i++) {
     const d = a.data[i] - b.data[i];

@@ -4,8 +4,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { writePassword } from '../../src/web/auth/password.js';
 import { ConflictError, StorageError } from '../../src/util/errors.js';
+import { writePassword } from '../../src/web/auth/password.js';
 import { makeJpeg } from './fakes.js';
 import { API_TOKEN, bearer, type Harness, login, PASSWORD, raw, sessionHeaders, startHarness } from './helpers.js';
 
@@ -15,7 +15,11 @@ afterEach(async () => {
   await h?.close();
 });
 
-function expectError(res: { status: number; text: string; headers: http.IncomingHttpHeaders }, status: number, code?: string) {
+function expectError(
+  res: { status: number; text: string; headers: http.IncomingHttpHeaders },
+  status: number,
+  code?: string,
+) {
   expect(res.status).toBe(status);
   expect(res.headers['content-type']).toMatch(/application\/json/);
   const body = JSON.parse(res.text);
@@ -58,7 +62,10 @@ describe('authentication on every route', () => {
   });
 
   it.each(PROTECTED)('%s %s with a wrong bearer token → 401', async (method, p, body) => {
-    const res = await raw(h.url, method, p, { body, headers: { authorization: 'Bearer wrong-token-wrong-token', 'content-type': 'application/json' } });
+    const res = await raw(h.url, method, p, {
+      body,
+      headers: { authorization: 'Bearer wrong-token-wrong-token', 'content-type': 'application/json' },
+    });
     expectError(res, 401, 'bad-token');
   });
 
@@ -67,11 +74,17 @@ describe('authentication on every route', () => {
     expectError(res, 401, 'token-in-query');
   });
 
-  it.each(PROTECTED.filter(([m]) => m !== 'GET'))('%s %s with a cookie but no CSRF token → 403', async (method, p, body) => {
-    const s = await login(h);
-    const res = await raw(h.url, method, p, { body, headers: { cookie: s.cookie, 'content-type': 'application/json' } });
-    expectError(res, 403, 'csrf');
-  });
+  it.each(PROTECTED.filter(([m]) => m !== 'GET'))(
+    '%s %s with a cookie but no CSRF token → 403',
+    async (method, p, body) => {
+      const s = await login(h);
+      const res = await raw(h.url, method, p, {
+        body,
+        headers: { cookie: s.cookie, 'content-type': 'application/json' },
+      });
+      expectError(res, 403, 'csrf');
+    },
+  );
 
   it('health, the login endpoints and static assets need no credentials', async () => {
     const health = await raw(h.url, 'GET', '/api/health');
@@ -111,12 +124,18 @@ describe('login, sessions, CSRF', () => {
     const status = await raw(h.url, 'GET', '/api/status', { headers: { cookie: s.cookie } });
     expect(status.status).toBe(200);
     expect(status.json().camera.state).toBe('streaming');
-    expect((await raw(h.url, 'GET', '/api/login', { headers: { cookie: s.cookie } })).json()).toMatchObject({ authenticated: true, csrfToken: s.csrf });
+    expect((await raw(h.url, 'GET', '/api/login', { headers: { cookie: s.cookie } })).json()).toMatchObject({
+      authenticated: true,
+      csrfToken: s.csrf,
+    });
   });
 
   it('wrong password → 401, malformed → 400, and the rate limit → 429 with Retry-After', async () => {
     expectError((await login(h, 'nope')).res, 401, 'bad-password');
-    const bad = await raw(h.url, 'POST', '/api/login', { headers: { 'content-type': 'application/json' }, body: '{"password":' });
+    const bad = await raw(h.url, 'POST', '/api/login', {
+      headers: { 'content-type': 'application/json' },
+      body: '{"password":',
+    });
     expectError(bad, 400, 'malformed-json');
     for (let i = 0; i < 4; i++) await login(h, 'nope');
     const limited = (await login(h, PASSWORD)).res; // even the right password is refused now
@@ -127,9 +146,30 @@ describe('login, sessions, CSRF', () => {
   it('CSRF: a foreign Origin or a wrong token is refused, the right token passes', async () => {
     const s = await login(h);
     const body = '{}';
-    expectError(await raw(h.url, 'POST', '/api/capture', { body, headers: sessionHeaders(s, h, { origin: 'http://evil.example' }) }), 403, 'csrf');
-    expectError(await raw(h.url, 'POST', '/api/capture', { body, headers: sessionHeaders(s, h, { 'x-csrf-token': 'x'.repeat(43) }) }), 403, 'csrf');
-    expectError(await raw(h.url, 'POST', '/api/capture', { body, headers: sessionHeaders(s, h, { 'sec-fetch-site': 'cross-site' }) }), 403, 'csrf');
+    expectError(
+      await raw(h.url, 'POST', '/api/capture', {
+        body,
+        headers: sessionHeaders(s, h, { origin: 'http://evil.example' }),
+      }),
+      403,
+      'csrf',
+    );
+    expectError(
+      await raw(h.url, 'POST', '/api/capture', {
+        body,
+        headers: sessionHeaders(s, h, { 'x-csrf-token': 'x'.repeat(43) }),
+      }),
+      403,
+      'csrf',
+    );
+    expectError(
+      await raw(h.url, 'POST', '/api/capture', {
+        body,
+        headers: sessionHeaders(s, h, { 'sec-fetch-site': 'cross-site' }),
+      }),
+      403,
+      'csrf',
+    );
     expect((await raw(h.url, 'POST', '/api/capture', { body, headers: sessionHeaders(s, h) })).status).toBe(201);
   });
 
@@ -224,32 +264,76 @@ describe('photos', () => {
     expect(res.text).not.toContain('root:');
   });
 
+  it.each([
+    '/assets/..%2f..%2f..%2f..%2fetc%2fpasswd',
+    '/..%2f..%2f..%2f..%2fetc%2fpasswd',
+    '/assets/%2e%2e/%2e%2e/index.html',
+    '/%2e%2e/data/state/auth.json',
+  ])('static path traversal %s never reaches a file outside the UI folder', async (p) => {
+    const res = await raw(h.url, 'GET', p);
+    expect(res.text).not.toContain('root:');
+    expect(res.text).not.toContain('scrypt');
+    if (res.status === 200) expect(res.text).toContain('<title>Pinhole</title>'); // the SPA page, nothing else
+  });
+
   it('unknown photo / variant → 404; delete → 204 then 404', async () => {
     expectError(await raw(h.url, 'GET', '/api/photos/p999999', { headers: bearer }), 404, 'photo-not-found');
-    expectError(await raw(h.url, 'GET', '/api/photos/p000001/file?variant=sepia', { headers: bearer }), 404, 'variant-not-found');
+    expectError(
+      await raw(h.url, 'GET', '/api/photos/p000001/file?variant=sepia', { headers: bearer }),
+      404,
+      'variant-not-found',
+    );
     expect((await raw(h.url, 'DELETE', '/api/photos/p000002', { headers: bearer })).status).toBe(204);
     expectError(await raw(h.url, 'DELETE', '/api/photos/p000002', { headers: bearer }), 404);
     expectError(await raw(h.url, 'GET', '/api/photos/p000002/thumb', { headers: bearer }), 404);
   });
 
   it('variants: 202 job, progress over /ws, result served; bad requests refused', async () => {
-    const ws = new WebSocket(`${h.url.replace('http', 'ws')}/ws`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+    const ws = new WebSocket(`${h.url.replace('http', 'ws')}/ws`, {
+      headers: { authorization: `Bearer ${API_TOKEN}` },
+    });
     const events: { type: string; data: { state?: string } }[] = [];
     ws.on('message', (m) => events.push(JSON.parse(String(m))));
     await new Promise((r) => ws.once('open', r));
-    const res = await raw(h.url, 'POST', '/api/photos/p000003/variants', { headers: bearer, body: '{"filter":"grayscale","params":{"strength":2}}' });
+    const res = await raw(h.url, 'POST', '/api/photos/p000003/variants', {
+      headers: bearer,
+      body: '{"filter":"grayscale","params":{"strength":2}}',
+    });
     expect(res.status).toBe(202);
     expect(res.json().job).toMatchObject({ photoId: 'p000003', state: 'queued' });
-    expect(h.fakes.calls.jobs.at(-1)).toEqual({ photoId: 'p000003', req: { filter: 'grayscale', params: { strength: 2 } } });
-    await expect.poll(() => events.some((e) => e.type === 'job' && e.data.state === 'done'), { timeout: 5000 }).toBe(true);
+    expect(h.fakes.calls.jobs.at(-1)).toEqual({
+      photoId: 'p000003',
+      req: { filter: 'grayscale', params: { strength: 2 } },
+    });
+    await expect
+      .poll(() => events.some((e) => e.type === 'job' && e.data.state === 'done'), { timeout: 5000 })
+      .toBe(true);
     ws.close();
     const v = await raw(h.url, 'GET', '/api/photos/p000003/file?variant=grayscale', { headers: bearer });
     expect(v.status).toBe(200);
     expectError(await raw(h.url, 'POST', '/api/photos/p000003/variants', { headers: bearer, body: '{}' }), 400);
-    expectError(await raw(h.url, 'POST', '/api/photos/p000003/variants', { headers: bearer, body: '{"filter":"a","recipe":"b"}' }), 400);
-    expectError(await raw(h.url, 'POST', '/api/photos/p000003/variants', { headers: bearer, body: '{"filter":"../x"}' }), 400);
-    expectError(await raw(h.url, 'POST', '/api/photos/p000003/variants', { headers: bearer, body: '{"filter":"nosuch"}' }), 404);
-    expectError(await raw(h.url, 'POST', '/api/photos/p000003/variants', { headers: bearer, body: '{"filter":"denoise","params":{"x":{"y":1}}}' }), 400);
+    expectError(
+      await raw(h.url, 'POST', '/api/photos/p000003/variants', {
+        headers: bearer,
+        body: '{"filter":"a","recipe":"b"}',
+      }),
+      400,
+    );
+    expectError(
+      await raw(h.url, 'POST', '/api/photos/p000003/variants', { headers: bearer, body: '{"filter":"../x"}' }),
+      400,
+    );
+    expectError(
+      await raw(h.url, 'POST', '/api/photos/p000003/variants', { headers: bearer, body: '{"filter":"nosuch"}' }),
+      404,
+    );
+    expectError(
+      await raw(h.url, 'POST', '/api/photos/p000003/variants', {
+        headers: bearer,
+        body: '{"filter":"denoise","params":{"x":{"y":1}}}',
+      }),
+      400,
+    );
   });
 
   it('several photos download as one valid zip', async () => {
@@ -282,7 +366,11 @@ describe('errors and bodies', () => {
   it('oversized bodies → 413, malformed JSON → 400, non-object → 400', async () => {
     const big = JSON.stringify({ pad: 'x'.repeat(100_000) });
     expectError(await raw(h.url, 'POST', '/api/capture', { headers: bearer, body: big }), 413, 'too-large');
-    expectError(await raw(h.url, 'POST', '/api/login', { headers: { 'content-type': 'application/json' }, body: big }), 413, 'too-large');
+    expectError(
+      await raw(h.url, 'POST', '/api/login', { headers: { 'content-type': 'application/json' }, body: big }),
+      413,
+      'too-large',
+    );
     expectError(await raw(h.url, 'PUT', '/api/config', { headers: bearer, body: '{"web":' }), 400, 'malformed-json');
     expectError(await raw(h.url, 'POST', '/api/capture', { headers: bearer, body: '[1,2]' }), 400);
     expectError(await raw(h.url, 'POST', '/api/capture', { headers: bearer, body: '{"ev":"loud"}' }), 400);
@@ -321,8 +409,16 @@ describe('errors and bodies', () => {
     const bad = await raw(h.url, 'PUT', '/api/config', { headers: bearer, body: '{"web":{"maxViewers":"many"}}' });
     expectError(bad, 400, 'config-invalid');
     expect(bad.json().error.details.errors[0]).toMatch(/^web\.maxViewers: must be integer/);
-    expectError(await raw(h.url, 'PUT', '/api/config', { headers: bearer, body: '{"web":{"auth":{"apiTokens":["x"]}}}' }), 400, 'ssh-only');
-    expectError(await raw(h.url, 'PUT', '/api/config', { headers: bearer, body: '{"dataDir":"/etc"}' }), 400, 'ssh-only');
+    expectError(
+      await raw(h.url, 'PUT', '/api/config', { headers: bearer, body: '{"web":{"auth":{"apiTokens":["x"]}}}' }),
+      400,
+      'ssh-only',
+    );
+    expectError(
+      await raw(h.url, 'PUT', '/api/config', { headers: bearer, body: '{"dataDir":"/etc"}' }),
+      400,
+      'ssh-only',
+    );
     expectError(await raw(h.url, 'PUT', '/api/config', { headers: bearer, body: '{"__proto__":{"x":1}}' }), 400);
     expect(await fs.readFile(h.fakes.config.file, 'utf8')).toBe(text); // refused edits lose nothing
   });
@@ -330,7 +426,11 @@ describe('errors and bodies', () => {
   it('a broken hand edit is reported in health, status and config', async () => {
     await fs.writeFile(h.fakes.config.file, 'web:\n  maxViewrs: 3\n');
     await h.fakes.config.reloadFromDisk();
-    expect((await raw(h.url, 'GET', '/api/health')).json()).toEqual({ status: 'degraded', camera: 'streaming', configErrors: 1 });
+    expect((await raw(h.url, 'GET', '/api/health')).json()).toEqual({
+      status: 'degraded',
+      camera: 'streaming',
+      configErrors: 1,
+    });
     const cfg = (await raw(h.url, 'GET', '/api/config', { headers: bearer })).json();
     expect(cfg.errors[0]).toMatch(/web\.maxViewrs: unknown key \(did you mean "maxViewers"\?\)/);
   });
@@ -339,7 +439,9 @@ describe('errors and bodies', () => {
     expect((await raw(h.url, 'POST', '/api/system/reboot', { headers: bearer })).status).toBe(202);
     expect((await raw(h.url, 'POST', '/api/system/shutdown', { headers: bearer })).status).toBe(202);
     expect(h.fakes.calls.system).toEqual(['reboot', 'shutdown']);
-    expect((await raw(h.url, 'POST', '/api/time', { headers: bearer, body: '{"now":1760000000000}' })).status).toBe(200);
+    expect((await raw(h.url, 'POST', '/api/time', { headers: bearer, body: '{"now":1760000000000}' })).status).toBe(
+      200,
+    );
     expect(h.fakes.calls.time).toEqual([1760000000000]);
     expectError(await raw(h.url, 'POST', '/api/time', { headers: bearer, body: '{"now":5}' }), 400);
     const status = (await raw(h.url, 'GET', '/api/status', { headers: bearer })).json();
@@ -353,10 +455,14 @@ describe('live preview and WebSocket', () => {
     h = await startHarness();
   });
 
-  function openStream(headers: Record<string, string>): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
+  function openStream(
+    headers: Record<string, string>,
+  ): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
     const u = new URL(h.url);
     return new Promise((resolve, reject) => {
-      const req = http.request({ host: u.hostname, port: u.port, path: '/stream.mjpg', headers }, (res) => resolve({ res, req }));
+      const req = http.request({ host: u.hostname, port: u.port, path: '/stream.mjpg', headers }, (res) =>
+        resolve({ res, req }),
+      );
       req.on('error', reject);
       req.end();
     });
@@ -365,7 +471,11 @@ describe('live preview and WebSocket', () => {
   it('streams multipart JPEG frames; a stalled viewer drops frames without holding up another', async () => {
     const frames = [await makeJpeg(640, 480, 1, 'a'), await makeJpeg(640, 480, 2, 'b')];
     // A large frame so the stalled client's socket buffers fill quickly.
-    const bigFrame = Buffer.concat([frames[0].subarray(0, frames[0].length - 2), Buffer.alloc(200_000, 0x20), Buffer.from([0xff, 0xd9])]);
+    const bigFrame = Buffer.concat([
+      frames[0].subarray(0, frames[0].length - 2),
+      Buffer.alloc(200_000, 0x20),
+      Buffer.from([0xff, 0xd9]),
+    ]);
     h.fakes.camera.emit(frames[0]);
     const stalled = await openStream({ authorization: `Bearer ${API_TOKEN}` });
     expect(stalled.res.headers['content-type']).toMatch(/^multipart\/x-mixed-replace; boundary=/);
@@ -396,9 +506,9 @@ describe('live preview and WebSocket', () => {
     one.req.destroy();
   });
 
-  function wsConnect(headers: Record<string, string>): Promise<{ ws: WebSocket; status?: number }> {
+  function wsConnect(headers: Record<string, string>, query = ''): Promise<{ ws: WebSocket; status?: number }> {
     return new Promise((resolve) => {
-      const ws = new WebSocket(`${h.url.replace('http', 'ws')}/ws`, { headers });
+      const ws = new WebSocket(`${h.url.replace('http', 'ws')}/ws${query}`, { headers });
       ws.once('open', () => resolve({ ws }));
       ws.once('unexpected-response', (_req, res) => resolve({ ws, status: res.statusCode }));
       ws.once('error', () => {});
@@ -407,14 +517,20 @@ describe('live preview and WebSocket', () => {
 
   it('WebSocket requires auth, refuses foreign origins and delivers events', async () => {
     expect((await wsConnect({})).status).toBe(401);
+    expect((await wsConnect({ authorization: `Bearer ${API_TOKEN}` }, `?access_token=${API_TOKEN}`)).status).toBe(401);
     const s = await login(h);
     expect((await wsConnect({ cookie: s.cookie, origin: 'http://evil.example' })).status).toBe(403);
     const { ws, status } = await wsConnect({ cookie: s.cookie, origin: h.url });
     expect(status).toBeUndefined();
     const got: { type: string; data: unknown }[] = [];
     ws.on('message', (m) => got.push(JSON.parse(String(m))));
-    h.fakes.events.emit({ type: 'faces', data: { width: 640, height: 480, faces: [{ x: 1, y: 2, w: 3, h: 4, score: 0.9 }] } });
-    await expect.poll(() => got.find((e) => e.type === 'faces')).toEqual({ type: 'faces', data: { width: 640, height: 480, faces: [{ x: 1, y: 2, w: 3, h: 4, score: 0.9 }] } });
+    h.fakes.events.emit({
+      type: 'faces',
+      data: { width: 640, height: 480, faces: [{ x: 1, y: 2, w: 3, h: 4, score: 0.9 }] },
+    });
+    await expect
+      .poll(() => got.find((e) => e.type === 'faces'))
+      .toEqual({ type: 'faces', data: { width: 640, height: 480, faces: [{ x: 1, y: 2, w: 3, h: 4, score: 0.9 }] } });
     ws.close();
   });
 });

@@ -81,7 +81,14 @@ export class FakeGallery {
     await fs.mkdir(path.join(this.dir, id), { recursive: true });
     await fs.writeFile(path.join(this.dir, id, 'original.jpg'), jpeg);
     await fs.writeFile(path.join(this.dir, id, 'thumb.jpg'), await sharp(jpeg).resize(96).jpeg().toBuffer());
-    const photo: PhotoRecord = { id, seq, takenAt: new Date(Date.UTC(2025, 0, 1, 0, 0, seq)).toISOString(), width: 64, height: 48, variants: [] };
+    const photo: PhotoRecord = {
+      id,
+      seq,
+      takenAt: new Date(Date.UTC(2025, 0, 1, 0, 0, seq)).toISOString(),
+      width: 64,
+      height: 48,
+      variants: [],
+    };
     this.photos.push(photo);
     return photo;
   }
@@ -106,7 +113,8 @@ export class FakeGallery {
   }
   async filePath(id: string, variant: string): Promise<string> {
     const p = await this.get(id);
-    if (variant !== 'original' && !p.variants?.some((v) => v.name === variant)) throw new NotFoundError(`no variant ${variant}`, 'variant-not-found');
+    if (variant !== 'original' && !p.variants?.some((v) => v.name === variant))
+      throw new NotFoundError(`no variant ${variant}`, 'variant-not-found');
     return path.join(this.dir, id, `${variant}.jpg`);
   }
   async thumbPath(id: string): Promise<string> {
@@ -115,14 +123,21 @@ export class FakeGallery {
   }
   async delete(id: string): Promise<void> {
     await this.get(id);
-    this.photos.splice(this.photos.findIndex((p) => p.id === id), 1);
+    this.photos.splice(
+      this.photos.findIndex((p) => p.id === id),
+      1,
+    );
     await fs.rm(path.join(this.dir, id), { recursive: true, force: true });
   }
 }
 
 export class FakeConfig {
   snapshot: ConfigSnapshot;
-  constructor(readonly file: string, config: PinholeConfig, private readonly events: FakeEvents) {
+  constructor(
+    readonly file: string,
+    config: PinholeConfig,
+    private readonly events: FakeEvents,
+  ) {
     this.snapshot = { config, errors: [], file };
   }
   get(): ConfigSnapshot {

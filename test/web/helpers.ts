@@ -15,15 +15,30 @@ export interface RawResponse {
   headers: http.IncomingHttpHeaders;
   body: Buffer;
   text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: test assertions read arbitrary JSON
   json: () => any;
 }
 
 /** Sends the path verbatim (fetch would normalise `..`), so traversal attempts reach the server as written. */
-export function raw(base: string, method: string, p: string, opts: { headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<RawResponse> {
+export function raw(
+  base: string,
+  method: string,
+  p: string,
+  opts: { headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<RawResponse> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: u.hostname, port: u.port, method, path: p, headers: { ...(opts.body !== undefined ? { 'content-length': String(Buffer.byteLength(opts.body)) } : {}), ...opts.headers } },
+      {
+        host: u.hostname,
+        port: u.port,
+        method,
+        path: p,
+        headers: {
+          ...(opts.body !== undefined ? { 'content-length': String(Buffer.byteLength(opts.body)) } : {}),
+          ...opts.headers,
+        },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -50,10 +65,16 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { password?: boolean; staticDir?: string; jobDelayMs?: number } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { password?: boolean; staticDir?: string; jobDelayMs?: number } = {},
+): Promise<Harness> {
   const base = defaultConfig();
   const fakes = await makeFakes(base, { jobDelayMs: opts.jobDelayMs });
-  const config: PinholeConfig = { ...base, dataDir: path.join(fakes.dir, 'data'), web: { ...base.web, host: '127.0.0.1', port: 0, auth: { ...base.web.auth, apiTokens: [API_TOKEN] } } };
+  const config: PinholeConfig = {
+    ...base,
+    dataDir: path.join(fakes.dir, 'data'),
+    web: { ...base.web, host: '127.0.0.1', port: 0, auth: { ...base.web.auth, apiTokens: [API_TOKEN] } },
+  };
   fakes.config.snapshot = { ...fakes.config.snapshot, config };
   if (opts.password !== false) await writePassword(config.dataDir, PASSWORD);
   let staticDir = opts.staticDir;
@@ -79,14 +100,24 @@ export async function startHarness(opts: { password?: boolean; staticDir?: strin
 }
 
 /** Logs in; returns the cookie header value and the CSRF token. */
-export async function login(h: Harness, password = PASSWORD): Promise<{ cookie: string; csrf: string; res: RawResponse }> {
-  const res = await raw(h.url, 'POST', '/api/login', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password }) });
+export async function login(
+  h: Harness,
+  password = PASSWORD,
+): Promise<{ cookie: string; csrf: string; res: RawResponse }> {
+  const res = await raw(h.url, 'POST', '/api/login', {
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ password }),
+  });
   const setCookie = res.headers['set-cookie'] ?? [];
   const cookie = setCookie.map((c) => c.split(';')[0]).join('; ');
   return { cookie, csrf: res.status === 200 ? res.json().csrfToken : '', res };
 }
 
-export function sessionHeaders(s: { cookie: string; csrf: string }, h: Harness, extra: Record<string, string> = {}): Record<string, string> {
+export function sessionHeaders(
+  s: { cookie: string; csrf: string },
+  h: Harness,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return { cookie: s.cookie, 'x-csrf-token': s.csrf, origin: h.url, 'content-type': 'application/json', ...extra };
 }
 

@@ -1,7 +1,8 @@
-import { resolveCliConfig } from '../config.js';
+import sharp from 'sharp';
+import { errorMessage, ValidationError } from '../../util/errors.js';
 import type { Face } from '../../vision/face.js';
 import { loadFaceDetector } from '../../vision/face-model.js';
-import { errorMessage, ValidationError } from '../../util/errors.js';
+import { resolveCliConfig } from '../config.js';
 import type { CliCommand } from '../types.js';
 
 const r2 = (v: number) => Math.round(v * 100) / 100;
@@ -9,7 +10,8 @@ const r2 = (v: number) => Math.round(v * 100) / 100;
 export function intFlag(name: string, v: unknown, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ValidationError(`--${name} must be an integer from ${min} to ${max}, got "${v}"`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ValidationError(`--${name} must be an integer from ${min} to ${max}, got "${v}"`);
   return n;
 }
 
@@ -23,7 +25,11 @@ export function numFlag(name: string, v: unknown, min: number, max: number): num
 }
 
 function faceJson(f: Face) {
-  return { box: f.box.map(r2), score: Math.round(f.score * 1e4) / 1e4, landmarks: f.landmarks.map(([x, y]) => [r2(x), r2(y)]) };
+  return {
+    box: f.box.map(r2),
+    score: Math.round(f.score * 1e4) / 1e4,
+    landmarks: f.landmarks.map(([x, y]) => [r2(x), r2(y)]),
+  };
 }
 
 export const command: CliCommand = {
@@ -46,6 +52,8 @@ export const command: CliCommand = {
   allowPositionals: true,
   async run({ values, positionals }, ctx) {
     if (positionals.length === 0) throw new ValidationError('no IMAGE given');
+    // every image is decoded once: libvips' operation cache would only hold on to memory
+    sharp.cache(false);
     const { config } = await resolveCliConfig(ctx);
     const faces = config.vision.faces;
     const maxSide = intFlag('max-side', values['max-side'], 16, 8192) ?? faces.maxSide;
@@ -67,9 +75,13 @@ export const command: CliCommand = {
           const res = await detector.detectImage(image, { maxSide, threshold });
           const ms = r2(performance.now() - t0);
           if (values.json) {
-            ctx.out(JSON.stringify({ image, width: res.width, height: res.height, faces: res.faces.map(faceJson), ms }));
+            ctx.out(
+              JSON.stringify({ image, width: res.width, height: res.height, faces: res.faces.map(faceJson), ms }),
+            );
           } else {
-            ctx.out(`${image}  ${res.width}x${res.height}  ${res.faces.length} face${res.faces.length === 1 ? '' : 's'}  ${ms} ms`);
+            ctx.out(
+              `${image}  ${res.width}x${res.height}  ${res.faces.length} face${res.faces.length === 1 ? '' : 's'}  ${ms} ms`,
+            );
             res.faces.forEach((f, i) => {
               const [x, y, w, h] = f.box.map((v) => Math.round(v));
               ctx.out(`  #${i + 1}  score ${f.score.toFixed(3)}  box x=${x} y=${y} w=${w} h=${h}`);

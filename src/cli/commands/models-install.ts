@@ -1,7 +1,7 @@
 import path from 'node:path';
+import { cliModelsDir } from '../../models/dir.js';
 import { installModels } from '../../models/installer.js';
 import { loadManifest } from '../../models/manifest.js';
-import { cliModelsDir } from '../../models/dir.js';
 import { ValidationError } from '../../util/errors.js';
 import type { CliCommand } from '../types.js';
 
@@ -29,7 +29,9 @@ export const command: CliCommand = {
       from,
       names: positionals,
       onResult: (r) =>
-        r.action === 'failed' ? ctx.err(`  ${r.name}: FAILED: ${r.error}`) : ctx.out(`  ${r.name}: ${r.action === 'unchanged' ? 'already installed' : 'installed'}`),
+        r.action === 'failed'
+          ? ctx.err(`  ${r.name}: FAILED: ${r.error}`)
+          : ctx.out(`  ${r.name}: ${r.action === 'unchanged' ? 'already installed' : 'installed'}`),
     });
     const failed = results.filter((r) => r.action === 'failed').length;
     ctx.out(`${results.length - failed} of ${results.length} models installed and verified`);

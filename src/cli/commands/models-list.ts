@@ -11,7 +11,12 @@ export const command: CliCommand = {
     const manifest = await loadManifest();
     const dir = await cliModelsDir(ctx, values.dir);
     const status = await allModelStatus(dir, { verify: false }, manifest);
-    const rows = manifest.models.map((m, i) => ({ ...m, state: status[i].state, reason: status[i].reason, path: status[i].path }));
+    const rows = manifest.models.map((m, i) => ({
+      ...m,
+      state: status[i].state,
+      reason: status[i].reason,
+      path: status[i].path,
+    }));
     if (values.json) {
       ctx.out(JSON.stringify({ dir, models: rows }));
       return 0;
@@ -19,7 +24,9 @@ export const command: CliCommand = {
     const w = Math.max(...rows.map((r) => r.name.length));
     ctx.out(`Models in ${dir}:`);
     for (const r of rows) {
-      ctx.out(`  ${r.name.padEnd(w)}  ${r.kind.padEnd(14)}  ${(r.size / 1024).toFixed(0).padStart(5)} kB  ${r.license.padEnd(12)}  ${r.state}`);
+      ctx.out(
+        `  ${r.name.padEnd(w)}  ${r.kind.padEnd(14)}  ${(r.size / 1024).toFixed(0).padStart(5)} kB  ${r.license.padEnd(12)}  ${r.state}`,
+      );
     }
     return 0;
   },

@@ -13,7 +13,10 @@ export const command: CliCommand = {
     if (values.json) {
       ctx.out(JSON.stringify({ dir, models: status }));
     } else {
-      for (const s of status) (s.state === 'verified' ? ctx.out : ctx.err)(`${s.state.padEnd(8)}  ${s.name}${s.reason ? `: ${s.reason}` : ''}`);
+      for (const s of status)
+        (s.state === 'verified' ? ctx.out : ctx.err)(
+          `${s.state.padEnd(8)}  ${s.name}${s.reason ? `: ${s.reason}` : ''}`,
+        );
     }
     return status.every((s) => s.state === 'verified') ? 0 : 1;
   },

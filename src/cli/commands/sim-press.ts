@@ -26,12 +26,20 @@ debounce and long/double-press logic as a real button. \`--hold 1500\` triggers 
     let holdMs = DEFAULT_HOLD_MS;
     if (values.hold !== undefined) {
       const text = String(values.hold);
-      if (!/^\d+$/.test(text) || Number(text) > MAX_HOLD_MS) throw new ValidationError(`--hold: milliseconds from 0 to ${MAX_HOLD_MS} expected, got "${text}"`);
+      if (!/^\d+$/.test(text) || Number(text) > MAX_HOLD_MS)
+        throw new ValidationError(`--hold: milliseconds from 0 to ${MAX_HOLD_MS} expected, got "${text}"`);
       holdMs = Number(text);
     }
     const { config } = await resolveCliConfig(ctx);
-    const res = (await callDaemon(config.control.socket, 'sim.press', { name, holdMs }, holdMs + 15_000)) as SimPressResult;
-    const fired = res.gestures.length ? res.gestures.map((g) => `${g.gesture} → ${g.action}`).join(', ') : 'no gesture yet (a double-press window may still be open)';
+    const res = (await callDaemon(
+      config.control.socket,
+      'sim.press',
+      { name, holdMs },
+      holdMs + 15_000,
+    )) as SimPressResult;
+    const fired = res.gestures.length
+      ? res.gestures.map((g) => `${g.gesture} → ${g.action}`).join(', ')
+      : 'no gesture yet (a double-press window may still be open)';
     ctx.out(`pressed ${res.name} for ${res.holdMs} ms: ${fired}`);
     return 0;
   },

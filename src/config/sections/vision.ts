@@ -7,7 +7,7 @@ export const VisionSchema = T.Object(
   {
     threads: T.Integer({ minimum: 1, maximum: 8, default: 2, ...meta({ title: 'Inference threads', description: 'onnxruntime intra-op threads (2 on a Zero 2 W, 3-4 on a Pi 4/5).', requiresRestart: true }) }),
     optimization: T.Union(lit('disabled', 'basic', 'extended', 'all'), { default: 'all', ...meta({ title: 'Graph optimisation', description: 'onnxruntime graph optimisation level.', requiresRestart: true }) }),
-    memArena: T.Boolean({ default: false, ...meta({ title: 'CPU memory arena', description: 'Faster on big boards, more RSS; off for 512 MB boards.', requiresRestart: true }) }),
+    memArena: T.Boolean({ default: false, ...meta({ title: 'CPU memory arena', description: 'Keep onnxruntime activations in a reusable arena (bounded by the largest input). Off gives the smallest RSS on 512 MB boards, but only takes effect when MALLOC_MMAP_THRESHOLD_ is set in the environment (the systemd unit sets it): without it glibc fragmentation grows RSS on every inference, so the arena is used anyway.', requiresRestart: true }) }),
     faces: T.Object(
       {
         enabled: T.Boolean({ default: true, ...meta({ title: 'Face detection', description: 'Detect faces live and in photos.' }) }),

@@ -7,9 +7,37 @@ import { ConfigError } from '../../util/errors.js';
  * Pinhole manages (rpicam-apps reject a repeated option; overriding -o or -t would break the driver).
  */
 const MANAGED = new Set([
-  '-o', '--output', '-t', '--timeout', '--signal', '-s', '--immediate', '--zsl', '--codec', '--flush', '-n', '--nopreview',
-  '--width', '--height', '--framerate', '-q', '--quality', '--rotation', '--hflip', '--vflip', '--ev', '--awb', '--denoise',
-  '--shutter', '--gain', '--analoggain', '--metering', '-v', '--verbose', '-e', '--encoding',
+  '-o',
+  '--output',
+  '-t',
+  '--timeout',
+  '--signal',
+  '-s',
+  '--immediate',
+  '--zsl',
+  '--codec',
+  '--flush',
+  '-n',
+  '--nopreview',
+  '--width',
+  '--height',
+  '--framerate',
+  '-q',
+  '--quality',
+  '--rotation',
+  '--hflip',
+  '--vflip',
+  '--ev',
+  '--awb',
+  '--denoise',
+  '--shutter',
+  '--gain',
+  '--analoggain',
+  '--metering',
+  '-v',
+  '--verbose',
+  '-e',
+  '--encoding',
 ]);
 
 export function validateExtraArgs(extra: readonly string[]): void {
@@ -17,7 +45,10 @@ export function validateExtraArgs(extra: readonly string[]): void {
   extra.forEach((a, i) => {
     if (/[\0\n\r]/.test(a)) errors.push(`camera.extraArgs[${i}]: contains a control character`);
     const flag = a.split('=')[0];
-    if (MANAGED.has(flag)) errors.push(`camera.extraArgs[${i}]: ${flag} is set by Pinhole from the camera config; use the matching camera.* key`);
+    if (MANAGED.has(flag))
+      errors.push(
+        `camera.extraArgs[${i}]: ${flag} is set by Pinhole from the camera config; use the matching camera.* key`,
+      );
   });
   if (errors.length) throw new ConfigError(errors);
 }
@@ -50,8 +81,24 @@ function stillSize(cfg: CameraConfig): string[] {
 export function previewArgv(cfg: CameraConfig): string[] {
   const p = cfg.preview;
   return [
-    '-t', '0', '--codec', 'mjpeg', '--width', String(p.width), '--height', String(p.height), '--framerate', String(p.fps),
-    '-q', String(p.quality), '--flush', '--nopreview', ...controls(cfg), ...cfg.extraArgs, '-o', '-',
+    '-t',
+    '0',
+    '--codec',
+    'mjpeg',
+    '--width',
+    String(p.width),
+    '--height',
+    String(p.height),
+    '--framerate',
+    String(p.fps),
+    '-q',
+    String(p.quality),
+    '--flush',
+    '--nopreview',
+    ...controls(cfg),
+    ...cfg.extraArgs,
+    '-o',
+    '-',
   ];
 }
 
@@ -66,5 +113,18 @@ export function stillArgv(cfg: CameraConfig, outFile: string): string[] {
  * tells us the file of a capture is written (the app saves before it handles the next frame).
  */
 export function armedArgv(cfg: CameraConfig, outPattern: string): string[] {
-  return ['-t', '0', '--signal', '--zsl', '--nopreview', '-v', '2', ...stillSize(cfg), ...controls(cfg), ...cfg.extraArgs, '-o', outPattern];
+  return [
+    '-t',
+    '0',
+    '--signal',
+    '--zsl',
+    '--nopreview',
+    '-v',
+    '2',
+    ...stillSize(cfg),
+    ...controls(cfg),
+    ...cfg.extraArgs,
+    '-o',
+    outPattern,
+  ];
 }

@@ -25,7 +25,12 @@ export class FrameHub implements FrameSource {
   private readonly subscriberListeners = new Set<(count: number) => void>();
 
   publish(data: Buffer, placeholder = false): Frame {
-    const frame: Frame = { data, seq: ++this.seq, at: performance.now(), ...(placeholder ? { placeholder: true } : {}) };
+    const frame: Frame = {
+      data,
+      seq: ++this.seq,
+      at: performance.now(),
+      ...(placeholder ? { placeholder: true } : {}),
+    };
     this.last = frame;
     for (const slot of this.slots) this.offer(slot, frame);
     return frame;

@@ -35,8 +35,13 @@ export class MjpegSplitter {
 
   /** End of stream: a frame still open is truncated and dropped. */
   end(): void {
-    if (this.phase !== 'seek') this.stats.dropped++;
-    else this.stats.garbageBytes += this.buf.length;
+    // What looked like a frame start may have been garbage whose bogus segment length swallowed a real frame:
+    // re-parse from one byte further until nothing is open, so no complete frame is lost at the end.
+    while (this.phase !== 'seek') {
+      this.resync();
+      this.parse();
+    }
+    this.stats.garbageBytes += this.buf.length;
     this.reset();
   }
 
@@ -65,7 +70,12 @@ export class MjpegSplitter {
         const soi = findSoi(this.buf, 0);
         if (soi < 0) {
           // Keep a trailing FF or FF D8: the SOI may straddle the chunk boundary.
-          const keep = this.buf.length >= 2 && this.buf[this.buf.length - 2] === 0xff && this.buf[this.buf.length - 1] === 0xd8 ? 2 : this.buf.length >= 1 && this.buf[this.buf.length - 1] === 0xff ? 1 : 0;
+          const keep =
+            this.buf.length >= 2 && this.buf[this.buf.length - 2] === 0xff && this.buf[this.buf.length - 1] === 0xd8
+              ? 2
+              : this.buf.length >= 1 && this.buf[this.buf.length - 1] === 0xff
+                ? 1
+                : 0;
           this.stats.garbageBytes += this.buf.length - keep;
           this.buf = this.buf.subarray(this.buf.length - keep);
           return;
@@ -98,7 +108,6 @@ export class MjpegSplitter {
         }
         if (r === 'corrupt') {
           this.resync();
-          continue;
         }
       }
     }
@@ -124,9 +133,11 @@ export class MjpegSplitter {
         this.pos += 2;
         continue;
       }
+      if (!isSegmentMarker(m)) return 'corrupt';
       if (this.pos + 4 > b.length) return 'more';
       const len = (b[this.pos + 2] << 8) | b[this.pos + 3];
-      if (len < 2) return 'corrupt';
+      // Tables and frame headers are small; only APPn and COM may be long (EXIF, thumbnails).
+      if (len < 2 || (len > 2048 && !(m >= 0xe0 && m <= 0xef) && m !== 0xfe)) return 'corrupt';
       this.pos += 2 + len;
       if (m === 0xda) {
         this.phase = 'scan';
@@ -177,6 +188,11 @@ export class MjpegSplitter {
     this.stats.frames++;
     this.onFrame(frame);
   }
+}
+
+/** Markers that may follow SOI before the image data: SOFn, DHT, DAC, SOS, DQT, DNL, DRI, DHP, EXP, APPn, COM. */
+function isSegmentMarker(m: number): boolean {
+  return (m >= 0xc0 && m <= 0xcf) || (m >= 0xda && m <= 0xdf) || (m >= 0xe0 && m <= 0xef) || m === 0xfe;
 }
 
 function findSoi(b: Buffer, from: number): number {

@@ -35,7 +35,11 @@ export class ManagedProcess {
 
   constructor(private readonly opts: SpawnOptions) {
     const keep = opts.stderrLines ?? 20;
-    this.child = spawn(opts.command, opts.args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    this.child = spawn(opts.command, opts.args, {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: opts.env ?? process.env,
+    });
     this.child.stderr?.setEncoding('utf8');
     this.child.stderr?.on('data', (chunk: string) => {
       const lines = (this.partial + chunk).split('\n');

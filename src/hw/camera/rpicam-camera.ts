@@ -158,7 +158,10 @@ export class RpicamCamera implements CameraDriver {
   private register(proc: ManagedProcess, mode: Owner['mode'], extra: Partial<Owner> = {}): Owner {
     const o: Owner = { proc, mode, intended: false, ready: false, lineWaiters: new Set(), ...extra };
     this.owner = o;
-    if (proc.pid) void this.pidFile.write(proc.pid).catch((e: unknown) => log.warn('cannot write the camera pid file', { error: e }));
+    if (proc.pid)
+      void this.pidFile
+        .write(proc.pid)
+        .catch((e: unknown) => log.warn('cannot write the camera pid file', { error: e }));
     void proc.exited.then((info) => this.onExit(o, info));
     this.armWatchdog(o);
     return o;
@@ -202,7 +205,6 @@ export class RpicamCamera implements CameraDriver {
 
   /** A frame (preview JPEG or viewfinder tick) arrived: the camera is alive. */
   private onLive(o: Owner): void {
-    this.armWatchdog(o);
     if (!o.ready) {
       o.ready = true;
       this.backoff.reset();
@@ -210,6 +212,7 @@ export class RpicamCamera implements CameraDriver {
       log.info('camera streaming', { mode: o.mode, pid: o.proc.pid });
       if (this.capturing === 0) this.setState('streaming', o.mode, undefined);
     }
+    this.armWatchdog(o);
   }
 
   private onExit(o: Owner, info: ExitInfo): void {
@@ -256,12 +259,14 @@ export class RpicamCamera implements CameraDriver {
 
   private armWatchdog(o: Owner): void {
     this.clearWatchdog();
+    // Opening a camera can take seconds (slow sensors, AE settling); a stall once streaming is caught sooner.
+    const ms = o.ready ? this.cfg.frameTimeoutMs : Math.max(this.cfg.frameTimeoutMs, this.cfg.startTimeoutMs);
     this.watchdog = setTimeout(() => {
       if (this.owner !== o || o.intended) return;
-      o.killedFor = `no frame from the camera for ${this.cfg.frameTimeoutMs} ms (${o.mode}); last output: ${o.proc.stderrTail().slice(-3).join(' | ') || 'none'}`;
+      o.killedFor = `no frame from the camera for ${ms} ms (${o.mode}${o.ready ? '' : ', starting'}); last output: ${o.proc.stderrTail().slice(-3).join(' | ') || 'none'}`;
       log.warn('camera stalled, killing it', { pid: o.proc.pid, mode: o.mode });
       void o.proc.stop({ graceMs: 1000 });
-    }, this.cfg.frameTimeoutMs);
+    }, ms);
   }
 
   private clearWatchdog(): void {
@@ -309,7 +314,12 @@ export class RpicamCamera implements CameraDriver {
       let jpeg = this.placeholderCache.get(state);
       if (!jpeg) {
         const { width, height } = this.cfg.preview;
-        jpeg = await placeholderJpeg(width, height, state === 'absent' ? 'NO CAMERA' : 'CAMERA BUSY', state === 'absent' ? 'no camera detected: check the ribbon cable' : 'another program is using the camera');
+        jpeg = await placeholderJpeg(
+          width,
+          height,
+          state === 'absent' ? 'NO CAMERA' : 'CAMERA BUSY',
+          state === 'absent' ? 'no camera detected: check the ribbon cable' : 'another program is using the camera',
+        );
         this.placeholderCache.set(state, jpeg);
       }
       if (this.st.state === state) this.frames.publish(jpeg, true);
@@ -327,7 +337,13 @@ export class RpicamCamera implements CameraDriver {
   private setState(state: CameraState, mode: CameraMode, lastError?: string): void {
     const same = this.st.state === state && this.st.mode === mode && this.st.lastError === lastError;
     if (same) return;
-    this.st = { state, mode, restarts: this.st.restarts, since: new Date().toISOString(), ...(lastError ? { lastError } : {}) };
+    this.st = {
+      state,
+      mode,
+      restarts: this.st.restarts,
+      since: new Date().toISOString(),
+      ...(lastError ? { lastError } : {}),
+    };
     const snapshot = this.status();
     for (const l of this.listeners) {
       try {
@@ -342,7 +358,8 @@ export class RpicamCamera implements CameraDriver {
 
   async captureStill(outPath: string): Promise<StillTiming> {
     if (!this.running) throw new UnavailableError('the camera is not running', 'camera-stopped');
-    if (this.st.state === 'absent') throw new UnavailableError(`no camera available: ${this.st.lastError ?? 'not detected'}`, 'camera-absent');
+    if (this.st.state === 'absent')
+      throw new UnavailableError(`no camera available: ${this.st.lastError ?? 'not detected'}`, 'camera-absent');
     return this.lock.run(async () => {
       if (!this.running) throw new UnavailableError('the camera is not running', 'camera-stopped');
       this.capturing++;
@@ -427,7 +444,12 @@ export class RpicamCamera implements CameraDriver {
         if (line === '') {
           clearTimeout(timer);
           o.lineWaiters.delete(onLine);
-          reject(new UnavailableError(`the camera process exited during the capture: ${o.proc.stderrTail().slice(-3).join(' | ')}`, 'camera-failed'));
+          reject(
+            new UnavailableError(
+              `the camera process exited during the capture: ${o.proc.stderrTail().slice(-3).join(' | ')}`,
+              'camera-failed',
+            ),
+          );
         } else if (!exposureDoneAt && line.includes('Still capture image received')) {
           exposureDoneAt = performance.now();
         } else if (exposureDoneAt && /^Viewfinder frame \d+/.test(line)) {
@@ -450,7 +472,18 @@ export class RpicamCamera implements CameraDriver {
       if (o.proc.running) await o.proc.stop({ graceMs: 1000 });
       throw e;
     }
-    await moveFile(file, outPath);
+    // Our own count names the file; should the app number its captures differently, the folder only ever holds
+    // the capture just taken (each one is moved out), so the newest JPEG there is it.
+    let source = file;
+    try {
+      await fs.access(file);
+    } catch {
+      const names = (await fs.readdir(armed.dir)).filter((n) => n.endsWith('.jpg')).sort();
+      if (names.length === 0)
+        throw new UnavailableError('the camera reported a capture but wrote no file', 'camera-failed');
+      source = path.join(armed.dir, names[names.length - 1]);
+    }
+    await moveFile(source, outPath);
     return { strategy: 'signal', commandIssuedAt, exposureDoneAt, writtenAt };
   }
 }

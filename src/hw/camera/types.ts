@@ -3,7 +3,15 @@
  * rpicam-apps subprocesses (real or the bundled fakes); nothing outside src/hw/camera knows about processes.
  */
 
-export type CameraState = 'starting' | 'streaming' | 'capturing' | 'busy' | 'absent' | 'crashed' | 'stopped' | 'disabled';
+export type CameraState =
+  | 'starting'
+  | 'streaming'
+  | 'capturing'
+  | 'busy'
+  | 'absent'
+  | 'crashed'
+  | 'stopped'
+  | 'disabled';
 
 /**
  * Which process currently owns the camera: `preview` = rpicam-vid MJPEG, `armed` = rpicam-still kept open in

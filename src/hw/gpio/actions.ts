@@ -44,9 +44,12 @@ export function validateGpioConfig(cfg: GpioConfig): string[] {
   cfg.buttons.forEach((b, i) => {
     claim('buttons', i, b.name, b.pin);
     if (b.action === 'shutdown') errors.push(`gpio.buttons.${i}.action: shutdown is allowed only as longPressAction`);
-    if (b.doublePressAction === 'shutdown') errors.push(`gpio.buttons.${i}.doublePressAction: shutdown is allowed only as longPressAction`);
+    if (b.doublePressAction === 'shutdown')
+      errors.push(`gpio.buttons.${i}.doublePressAction: shutdown is allowed only as longPressAction`);
   });
-  cfg.leds.forEach((l, i) => claim('leds', i, l.name, l.pin));
+  cfg.leds.forEach((l, i) => {
+    claim('leds', i, l.name, l.pin);
+  });
   return errors;
 }
 
@@ -93,12 +96,15 @@ export function dispatchAction(action: ButtonAction, ctx: ActionContext, source:
     case 'none':
       return;
   }
-  ctx.log.info('button action', { button: source, action });
   let p: Promise<unknown>;
   try {
     p = run();
   } catch (e) {
     p = Promise.reject(e);
   }
-  Promise.resolve(p).catch((e: unknown) => ctx.log.warn('button action failed', { button: source, action, error: errorMessage(e) }));
+  // Logged after the handler started: a journal write must not add to shutter lag.
+  ctx.log.info('button action', { button: source, action });
+  Promise.resolve(p).catch((e: unknown) =>
+    ctx.log.warn('button action failed', { button: source, action, error: errorMessage(e) }),
+  );
 }

@@ -15,7 +15,12 @@ export interface BackendDeps {
   getuid?: () => number;
 }
 
-export async function createBackend(kind: BackendKind, config: GpioConfig, model: PiModel, deps: BackendDeps = {}): Promise<GpioBackend> {
+export async function createBackend(
+  kind: BackendKind,
+  config: GpioConfig,
+  model: PiModel,
+  deps: BackendDeps = {},
+): Promise<GpioBackend> {
   switch (kind) {
     case 'gpiod':
       return GpiodBackend.create(deps.gpiod);

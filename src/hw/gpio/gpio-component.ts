@@ -1,15 +1,22 @@
 import type { Component, ControlHandler } from '../../component.js';
-import type { ButtonConfig, GpioConfig, LedConfig } from '../../config/sections/gpio.js';
 import type { PinholeConfig } from '../../config/schema.js';
+import type { ButtonConfig, GpioConfig, LedConfig } from '../../config/sections/gpio.js';
 import type { EventBus } from '../../events.js';
 import { ConflictError, errorMessage, NotFoundError, ValidationError } from '../../util/errors.js';
 import { createLogger } from '../../util/logger.js';
-import { type ActionContext, actionFor, type ButtonAction, type ButtonActionHandlers, dispatchAction, validateGpioConfig } from './actions.js';
+import {
+  type ActionContext,
+  actionFor,
+  type ButtonAction,
+  type ButtonActionHandlers,
+  dispatchAction,
+  validateGpioConfig,
+} from './actions.js';
 import { type GpioBackend, type InputLine, NoneBackend } from './backend.js';
 import { ButtonMachine, type Gesture } from './button.js';
 import { type Clock, systemClock } from './clock.js';
 import { type BackendDeps, createBackend } from './create-backend.js';
-import { type Led, LED_STATES, LedController, type LedState } from './leds.js';
+import { LED_STATES, type Led, LedController, type LedState } from './leds.js';
 import { type PiModel, readPiModel } from './pi-model.js';
 import { chooseBackend, hasExecutableOnPath, type Selection } from './select.js';
 import { SimBackend } from './sim-backend.js';
@@ -105,14 +112,20 @@ export class GpioComponent implements Component {
       this.backend = await createBackend(this.selection.kind, cfg, this.model, this.opts.deps);
     } catch (e) {
       this.startError = errorMessage(e);
-      log.error('GPIO backend failed to start; running without buttons', { backend: this.selection.kind, error: this.startError });
+      log.error('GPIO backend failed to start; running without buttons', {
+        backend: this.selection.kind,
+        error: this.startError,
+      });
       this.backend = new NoneBackend();
     }
 
     const sim = this.backend.kind === 'sim';
     const buttons = sim && cfg.buttons.length === 0 ? SIM_DEFAULT_BUTTONS : cfg.buttons;
     const leds = sim && cfg.leds.length === 0 ? SIM_DEFAULT_LEDS : cfg.leds;
-    if (buttons !== cfg.buttons) log.info('sim: no buttons configured, using the development set', { buttons: buttons.map((b) => b.name).join(',') });
+    if (buttons !== cfg.buttons)
+      log.info('sim: no buttons configured, using the development set', {
+        buttons: buttons.map((b) => b.name).join(','),
+      });
     this.problems = validateGpioConfig({ ...cfg, buttons, leds });
     for (const p of this.problems) log.error('gpio config problem', { problem: p });
     const problemFor = (kind: string, i: number) => this.problems.find((p) => p.startsWith(`gpio.${kind}.${i}.`));
@@ -190,7 +203,10 @@ export class GpioComponent implements Component {
         ...b.machine.counters,
         error: b.error ?? null,
       })),
-      leds: { ...this.leds.status(), errors: Object.fromEntries(this.ledEntries.filter((l) => l.error).map((l) => [l.config.name, l.error])) },
+      leds: {
+        ...this.leds.status(),
+        errors: Object.fromEntries(this.ledEntries.filter((l) => l.error).map((l) => [l.config.name, l.error])),
+      },
       lastAction: this.lastAction ?? null,
     };
   }
@@ -200,7 +216,9 @@ export class GpioComponent implements Component {
   }
 
   /** Press edge, hold, release edge: through the same debounce and gesture logic as a real contact. */
-  async simPress(params: Record<string, unknown>): Promise<{ name: string; holdMs: number; gestures: { gesture: Gesture; action: ButtonAction }[] }> {
+  async simPress(
+    params: Record<string, unknown>,
+  ): Promise<{ name: string; holdMs: number; gestures: { gesture: Gesture; action: ButtonAction }[] }> {
     const name = params.name;
     if (typeof name !== 'string' || !name) throw new ValidationError('name: a button name is required');
     const holdMs = params.holdMs ?? DEFAULT_SIM_HOLD_MS;
@@ -208,12 +226,23 @@ export class GpioComponent implements Component {
       throw new ValidationError(`holdMs: an integer from 0 to ${MAX_SIM_HOLD_MS} is required`);
     }
     const sim = this.simBackend;
-    if (!sim) throw new ConflictError(`sim press needs the sim GPIO backend; this daemon uses "${this.backend.kind}" (set gpio.backend: sim)`, 'not-sim');
+    if (!sim)
+      throw new ConflictError(
+        `sim press needs the sim GPIO backend; this daemon uses "${this.backend.kind}" (set gpio.backend: sim)`,
+        'not-sim',
+      );
     const entry = this.buttons.find((b) => b.config.name === name);
     if (!entry) {
-      throw new NotFoundError(`no button named "${name}"; buttons: ${this.buttons.map((b) => b.config.name).join(', ') || 'none'}`, 'no-such-button');
+      throw new NotFoundError(
+        `no button named "${name}"; buttons: ${this.buttons.map((b) => b.config.name).join(', ') || 'none'}`,
+        'no-such-button',
+      );
     }
-    if (!entry.line) throw new ConflictError(`button "${name}" is not available: ${entry.error ?? 'not opened'}`, 'button-unavailable');
+    if (!entry.line)
+      throw new ConflictError(
+        `button "${name}" is not available: ${entry.error ?? 'not opened'}`,
+        'button-unavailable',
+      );
     const { pin, activeLow } = entry.config;
     const gestures: { gesture: Gesture; action: ButtonAction }[] = [];
     const listener = (button: string, gesture: Gesture, action: ButtonAction) => {

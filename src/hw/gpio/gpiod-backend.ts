@@ -3,7 +3,14 @@ import { promisify } from 'node:util';
 import { UnavailableError } from '../../util/errors.js';
 import { createLogger } from '../../util/logger.js';
 import type { GpioBackend, InputLine, InputOptions, Level, OutputLine } from './backend.js';
-import { type GpiodVersion, monitorArgs, parseGpiodetect, parseGpiodVersion, parseMonitorLine, setArgs } from './gpiod-format.js';
+import {
+  type GpiodVersion,
+  monitorArgs,
+  parseGpiodetect,
+  parseGpiodVersion,
+  parseMonitorLine,
+  setArgs,
+} from './gpiod-format.js';
 import { killAndWait, SupervisedProcess } from './supervised-process.js';
 import { PI_GPIO_LABELS } from './sysfs.js';
 
@@ -48,11 +55,19 @@ export class GpiodBackend implements GpioBackend {
       versionText = `${r.stdout}\n${r.stderr}`;
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      if (err.code === 'ENOENT') throw new UnavailableError(`${tools.gpiomon} not found: install the libgpiod tools (\`sudo apt install gpiod\`)`, 'gpiod-missing');
+      if (err.code === 'ENOENT')
+        throw new UnavailableError(
+          `${tools.gpiomon} not found: install the libgpiod tools (\`sudo apt install gpiod\`)`,
+          'gpiod-missing',
+        );
       throw new UnavailableError(`\`${tools.gpiomon} --version\` failed: ${err.message}`, 'gpiod-version');
     }
     const version = parseGpiodVersion(versionText);
-    if (!version) throw new UnavailableError(`cannot tell the libgpiod version from: ${versionText.trim().slice(0, 200)}`, 'gpiod-version');
+    if (!version)
+      throw new UnavailableError(
+        `cannot tell the libgpiod version from: ${versionText.trim().slice(0, 200)}`,
+        'gpiod-version',
+      );
     const chip = await findChip(tools.gpiodetect);
     log.info('using libgpiod tools', { version, chip });
     return new GpiodBackend(version, chip, tools, opts);
@@ -123,7 +138,9 @@ async function findChip(gpiodetect: string): Promise<string> {
     const chips = parseGpiodetect(r.stdout);
     const pi = chips.find((c) => (PI_GPIO_LABELS as readonly string[]).includes(c.label));
     if (pi) return pi.chip;
-    log.warn('no Pi GPIO controller in gpiodetect output; using gpiochip0', { chips: chips.map((c) => `${c.chip}=${c.label}`).join(' ') });
+    log.warn('no Pi GPIO controller in gpiodetect output; using gpiochip0', {
+      chips: chips.map((c) => `${c.chip}=${c.label}`).join(' '),
+    });
   } catch (e) {
     log.warn('gpiodetect failed; using gpiochip0', { error: (e as Error).message });
   }
@@ -162,7 +179,9 @@ class GpiosetLine {
       const level = this.wanted;
       await killAndWait(this.child);
       if (this.closed) return;
-      const child = spawn(this.command, setArgs(this.version, this.chip, this.pin, level), { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(this.command, setArgs(this.version, this.chip, this.pin, level), {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let stderr = '';
       child.stderr?.on('data', (d: Buffer) => {
         if (stderr.length < 500) stderr += d.toString();
@@ -173,7 +192,8 @@ class GpiosetLine {
           this.child = undefined;
           this.running = undefined;
         }
-        if (signal !== 'SIGTERM' && signal !== 'SIGKILL') log.warn('gpioset exited', { pin: this.pin, code, signal, stderr: stderr.trim() });
+        if (signal !== 'SIGTERM' && signal !== 'SIGKILL')
+          log.warn('gpioset exited', { pin: this.pin, code, signal, stderr: stderr.trim() });
       });
       this.child = child;
       this.running = level;

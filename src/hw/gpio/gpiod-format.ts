@@ -23,7 +23,13 @@ export const MONITOR_FORMAT: Record<GpiodVersion, string> = {
   2: '%E %o %S', // %E: rising/falling; %S: seconds.nanoseconds
 };
 
-export function monitorArgs(v: GpiodVersion, chip: string, offset: number, pull: Pull, glitchFilterUs: number): string[] {
+export function monitorArgs(
+  v: GpiodVersion,
+  chip: string,
+  offset: number,
+  pull: Pull,
+  glitchFilterUs: number,
+): string[] {
   if (v === 1) {
     const bias = { up: 'pull-up', down: 'pull-down', off: 'disable' }[pull];
     // -b: line-buffered stdout, or events sit in a pipe buffer. v1 has no debounce option.

@@ -91,7 +91,9 @@ export class LedController {
   }
 
   private ledFor(role: LedRole): Led | undefined {
-    return this.leds.find((l) => l.config.role === role) ?? this.leds.find((l) => l.config.role === 'ready') ?? this.leds[0];
+    return (
+      this.leds.find((l) => l.config.role === role) ?? this.leds.find((l) => l.config.role === 'ready') ?? this.leds[0]
+    );
   }
 
   private drive(led: Led, on: boolean): void {

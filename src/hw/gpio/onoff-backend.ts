@@ -13,7 +13,15 @@ export interface OnoffGpio {
   unexport(): void;
 }
 export interface OnoffModule {
-  Gpio: { new (gpio: number, direction: 'in' | 'out' | 'high' | 'low', edge?: 'none' | 'both', options?: Record<string, unknown>): OnoffGpio; accessible: boolean };
+  Gpio: {
+    new (
+      gpio: number,
+      direction: 'in' | 'out' | 'high' | 'low',
+      edge?: 'none' | 'both',
+      options?: Record<string, unknown>,
+    ): OnoffGpio;
+    accessible: boolean;
+  };
 }
 
 const loadOnoff = async (): Promise<OnoffModule> => {
@@ -43,7 +51,10 @@ export class OnoffBackend implements GpioBackend {
       throw new UnavailableError(`cannot load onoff: ${(e as Error).message}`, 'gpio-onoff', e);
     }
     if (!mod.Gpio.accessible) {
-      throw new UnavailableError('sysfs GPIO is not writable: add the daemon user to the gpio group, or use gpio.backend: gpiod', 'gpio-onoff');
+      throw new UnavailableError(
+        'sysfs GPIO is not writable: add the daemon user to the gpio group, or use gpio.backend: gpiod',
+        'gpio-onoff',
+      );
     }
     log.info('using sysfs', { chip: chip.chip, label: chip.label, base: chip.base });
     return new OnoffBackend(mod, chip);

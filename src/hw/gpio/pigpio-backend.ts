@@ -54,14 +54,23 @@ export class PigpioBackend implements GpioBackend {
   static async create(opts: PigpioBackendOptions): Promise<PigpioBackend> {
     const pidFile = opts.pidFile ?? PIGPIO_PID_FILE;
     if (opts.model.generation === 5) {
-      throw new UnavailableError('pigpio does not work on a Raspberry Pi 5 (its GPIO is on the RP1 chip): use gpio.backend: gpiod or auto', 'pigpio-pi5');
+      throw new UnavailableError(
+        'pigpio does not work on a Raspberry Pi 5 (its GPIO is on the RP1 chip): use gpio.backend: gpiod or auto',
+        'pigpio-pi5',
+      );
     }
     if (!opts.model.isPi) {
-      throw new UnavailableError(`pigpio needs a Raspberry Pi (1-4, Zero); this is ${opts.model.model ?? 'not a Pi'}`, 'pigpio-not-pi');
+      throw new UnavailableError(
+        `pigpio needs a Raspberry Pi (1-4, Zero); this is ${opts.model.model ?? 'not a Pi'}`,
+        'pigpio-not-pi',
+      );
     }
     const uid = (opts.getuid ?? (() => process.getuid?.() ?? -1))();
     if (uid !== 0) {
-      throw new UnavailableError('pigpio needs root (it maps /dev/mem): run the daemon as root or use gpio.backend: gpiod', 'pigpio-not-root');
+      throw new UnavailableError(
+        'pigpio needs root (it maps /dev/mem): run the daemon as root or use gpio.backend: gpiod',
+        'pigpio-not-root',
+      );
     }
     const holder = await pidFileHolder(pidFile);
     if (holder !== undefined) {
@@ -79,7 +88,11 @@ export class PigpioBackend implements GpioBackend {
       if (/lock|pigpio\.pid/i.test(msg)) {
         throw new UnavailableError(`pigpio cannot lock ${pidFile} (is pigpiod running?): ${msg}`, 'pigpio-locked', e);
       }
-      throw new UnavailableError(`cannot start pigpio: ${msg} (install the C library: sudo apt install pigpio)`, 'pigpio-load', e);
+      throw new UnavailableError(
+        `cannot start pigpio: ${msg} (install the C library: sudo apt install pigpio)`,
+        'pigpio-load',
+        e,
+      );
     }
     return new PigpioBackend(mod);
   }

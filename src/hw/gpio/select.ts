@@ -24,13 +24,17 @@ export async function chooseBackend(requested: GpioConfig['backend'], deps: Sele
   const { model } = deps;
   if (!model.isPi) {
     const what = model.model ? `"${model.model}" is not a Raspberry Pi` : 'no Raspberry Pi model in the device tree';
-    if (deps.env.PINHOLE_DEV === '1') return { kind: 'sim', reason: `${what}; PINHOLE_DEV=1 (npm start): simulated buttons` };
+    if (deps.env.PINHOLE_DEV === '1')
+      return { kind: 'sim', reason: `${what}; PINHOLE_DEV=1 (npm start): simulated buttons` };
     return { kind: 'none', reason: `${what}: no buttons (set gpio.backend: sim to simulate them)` };
   }
   const gpiomon = await deps.hasExecutable('gpiomon');
   if (model.generation === 5) {
     if (gpiomon) return { kind: 'gpiod', reason: `${model.model}: libgpiod (pigpio does not support the Pi 5)` };
-    return { kind: 'onoff', reason: `${model.model}: gpiomon not installed (\`sudo apt install gpiod\` is preferred), using sysfs` };
+    return {
+      kind: 'onoff',
+      reason: `${model.model}: gpiomon not installed (\`sudo apt install gpiod\` is preferred), using sysfs`,
+    };
   }
   if (gpiomon) return { kind: 'gpiod', reason: `${model.model}: libgpiod tools found` };
   return { kind: 'onoff', reason: `${model.model}: gpiomon not installed, using sysfs` };

@@ -42,7 +42,11 @@ export class SupervisedProcess {
       const onEarlyExit = (code: number | null, signal: NodeJS.Signals | null) => {
         clearTimeout(timer);
         this.stopped = true;
-        reject(new Error(`${this.opts.command} exited at once (${signal ?? `code ${code}`}): ${this.stderrTail.join(' | ') || 'no output'}`));
+        reject(
+          new Error(
+            `${this.opts.command} exited at once (${signal ?? `code ${code}`}): ${this.stderrTail.join(' | ') || 'no output'}`,
+          ),
+        );
       };
       child.once('exit', onEarlyExit);
       child.once('error', (e) => {

@@ -21,7 +21,10 @@ export async function findPiGpioChip(sysfsRoot: string): Promise<SysfsChip> {
   try {
     entries = await fs.readdir(sysfsRoot);
   } catch (e) {
-    throw new UnavailableError(`cannot read ${sysfsRoot} (${(e as Error).message}): is sysfs GPIO enabled in this kernel?`, 'gpio-sysfs');
+    throw new UnavailableError(
+      `cannot read ${sysfsRoot} (${(e as Error).message}): is sysfs GPIO enabled in this kernel?`,
+      'gpio-sysfs',
+    );
   }
   const seen: string[] = [];
   for (const chip of entries.filter((n) => /^gpiochip\d+$/.test(n)).sort()) {

@@ -81,7 +81,11 @@ export class Authenticator {
   /** Refuses credentials in the query string: they end up in logs, history and Referer headers. */
   rejectQueryTokens(url: URL): void {
     for (const k of QUERY_TOKEN_KEYS) {
-      if (url.searchParams.has(k)) throw new UnauthorizedError('credentials in the query string are refused; use the Authorization header', 'token-in-query');
+      if (url.searchParams.has(k))
+        throw new UnauthorizedError(
+          'credentials in the query string are refused; use the Authorization header',
+          'token-in-query',
+        );
     }
   }
 
@@ -125,11 +129,14 @@ export class Authenticator {
   checkCsrf(req: IncomingMessage, p: Principal): void {
     if (p.kind !== 'session') return;
     const site = req.headers['sec-fetch-site'];
-    if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') throw new ForbiddenError('cross-site request refused', 'csrf');
+    if (typeof site === 'string' && site !== 'same-origin' && site !== 'none')
+      throw new ForbiddenError('cross-site request refused', 'csrf');
     const origin = req.headers.origin;
-    if (origin !== undefined && !this.sameOrigin(req, origin)) throw new ForbiddenError('cross-origin request refused', 'csrf');
+    if (origin !== undefined && !this.sameOrigin(req, origin))
+      throw new ForbiddenError('cross-origin request refused', 'csrf');
     const token = req.headers[CSRF_HEADER];
-    if (typeof token !== 'string' || !safeEqual(token, p.session.csrf)) throw new ForbiddenError('missing or wrong CSRF token (header X-CSRF-Token)', 'csrf');
+    if (typeof token !== 'string' || !safeEqual(token, p.session.csrf))
+      throw new ForbiddenError('missing or wrong CSRF token (header X-CSRF-Token)', 'csrf');
   }
 
   sameOrigin(req: IncomingMessage, origin: string): boolean {
@@ -146,7 +153,8 @@ export class Authenticator {
     const wait = this.limiter.attempt(client);
     if (wait > 0) throw new RateLimitedError(wait);
     const rec = await this.passwords.load();
-    if (!rec) throw new ConflictError('no password is set: run `sudo pinhole passwd` on the camera (over SSH)', 'no-password');
+    if (!rec)
+      throw new ConflictError('no password is set: run `sudo pinhole passwd` on the camera (over SSH)', 'no-password');
     if (typeof password !== 'string' || password.length === 0 || !(await verifyPassword(password, rec))) {
       throw new UnauthorizedError('wrong password', 'bad-password');
     }
@@ -187,6 +195,9 @@ export class Authenticator {
 
   clearCookies(): string[] {
     const secure = this.settings.secure ? '; Secure' : '';
-    return [`${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure}`, `${CSRF_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0${secure}`];
+    return [
+      `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure}`,
+      `${CSRF_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0${secure}`,
+    ];
   }
 }

@@ -29,19 +29,31 @@ export function authFilePath(dataDir: string): string {
 
 function scrypt(password: string, salt: Buffer, N: number, r: number, p: number, keyLen: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scryptCb(password.normalize('NFC'), salt, keyLen, { N, r, p, maxmem: 64 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key)));
+    scryptCb(password.normalize('NFC'), salt, keyLen, { N, r, p, maxmem: 64 * 1024 * 1024 }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    );
   });
 }
 
 export function checkPasswordStrength(password: string): void {
-  if (password.length < MIN_PASSWORD_LENGTH) throw new ValidationError(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
-  if (password.length > MAX_PASSWORD_LENGTH) throw new ValidationError(`the password must have at most ${MAX_PASSWORD_LENGTH} characters`);
+  if (password.length < MIN_PASSWORD_LENGTH)
+    throw new ValidationError(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+  if (password.length > MAX_PASSWORD_LENGTH)
+    throw new ValidationError(`the password must have at most ${MAX_PASSWORD_LENGTH} characters`);
 }
 
 export async function hashPassword(password: string): Promise<PasswordRecord> {
   const salt = randomBytes(16);
   const key = await scrypt(password, salt, PARAMS.N, PARAMS.r, PARAMS.p, PARAMS.keyLen);
-  return { scheme: 'scrypt', N: PARAMS.N, r: PARAMS.r, p: PARAMS.p, salt: salt.toString('base64'), hash: key.toString('base64'), updatedAt: new Date().toISOString() };
+  return {
+    scheme: 'scrypt',
+    N: PARAMS.N,
+    r: PARAMS.r,
+    p: PARAMS.p,
+    salt: salt.toString('base64'),
+    hash: key.toString('base64'),
+    updatedAt: new Date().toISOString(),
+  };
 }
 
 export async function verifyPassword(password: string, rec: PasswordRecord): Promise<boolean> {
@@ -63,9 +75,21 @@ export async function writePassword(dataDir: string, password: string): Promise<
 function isRecord(v: unknown): v is PasswordRecord {
   const r = v as PasswordRecord;
   return (
-    typeof r === 'object' && r !== null && r.scheme === 'scrypt' && Number.isInteger(r.N) && r.N >= 1024 && r.N <= 1 << 20 &&
-    Number.isInteger(r.r) && r.r >= 1 && r.r <= 32 && Number.isInteger(r.p) && r.p >= 1 && r.p <= 16 &&
-    typeof r.salt === 'string' && typeof r.hash === 'string' && r.hash.length > 0
+    typeof r === 'object' &&
+    r !== null &&
+    r.scheme === 'scrypt' &&
+    Number.isInteger(r.N) &&
+    r.N >= 1024 &&
+    r.N <= 1 << 20 &&
+    Number.isInteger(r.r) &&
+    r.r >= 1 &&
+    r.r <= 32 &&
+    Number.isInteger(r.p) &&
+    r.p >= 1 &&
+    r.p <= 16 &&
+    typeof r.salt === 'string' &&
+    typeof r.hash === 'string' &&
+    r.hash.length > 0
   );
 }
 

@@ -20,7 +20,14 @@ export class LoginRateLimiter {
   private readonly clients = new Map<string, Entry>();
   private readonly now: () => number;
 
-  constructor(private readonly opts: RateLimitOptions = { perMinute: 5, baseLockoutMs: 60_000, maxLockoutMs: 15 * 60_000, maxClients: 1000 }) {
+  constructor(
+    private readonly opts: RateLimitOptions = {
+      perMinute: 5,
+      baseLockoutMs: 60_000,
+      maxLockoutMs: 15 * 60_000,
+      maxClients: 1000,
+    },
+  ) {
     this.now = opts.now ?? Date.now;
   }
 
@@ -35,8 +42,8 @@ export class LoginRateLimiter {
     }
     if (e.lockedUntil > now) {
       // Hammering while locked out extends the lockout (exponential backoff).
-      e.strikes++;
       e.lockedUntil = now + Math.min(this.opts.maxLockoutMs, this.opts.baseLockoutMs * 2 ** Math.min(e.strikes, 20));
+      e.strikes++;
       return Math.ceil((e.lockedUntil - now) / 1000);
     }
     e.attempts = e.attempts.filter((t) => now - t < 60_000);

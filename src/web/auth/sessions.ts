@@ -55,17 +55,30 @@ export class SessionStore {
       const list = JSON.parse(await fs.readFile(this.file, 'utf8')) as Session[];
       const now = this.now();
       for (const s of Array.isArray(list) ? list : []) {
-        if (typeof s?.key === 'string' && typeof s.csrf === 'string' && typeof s.expiresAt === 'number' && s.expiresAt > now) this.sessions.set(s.key, s);
+        if (
+          typeof s?.key === 'string' &&
+          typeof s.csrf === 'string' &&
+          typeof s.expiresAt === 'number' &&
+          s.expiresAt > now
+        )
+          this.sessions.set(s.key, s);
       }
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') log.warn('ignoring unreadable sessions file', { file: this.file, error: e });
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        log.warn('ignoring unreadable sessions file', { file: this.file, error: e });
     }
   }
 
   create(pwStamp: string): { id: string; session: Session } {
     const id = newSecret();
     const now = this.now();
-    const session: Session = { key: keyOf(id), csrf: newSecret(), createdAt: now, expiresAt: now + this.lifetimeMs, pwStamp };
+    const session: Session = {
+      key: keyOf(id),
+      csrf: newSecret(),
+      createdAt: now,
+      expiresAt: now + this.lifetimeMs,
+      pwStamp,
+    };
     this.prune();
     while (this.sessions.size >= MAX_SESSIONS) {
       const oldest = this.sessions.keys().next().value as string;

@@ -17,7 +17,16 @@ interface OptSpec {
 
 const both = 'both' as const;
 
-export const AWB_MODES = ['auto', 'incandescent', 'tungsten', 'fluorescent', 'indoor', 'daylight', 'cloudy', 'custom'] as const;
+export const AWB_MODES = [
+  'auto',
+  'incandescent',
+  'tungsten',
+  'fluorescent',
+  'indoor',
+  'daylight',
+  'cloudy',
+  'custom',
+] as const;
 export const DENOISE_MODES = ['auto', 'off', 'cdn_off', 'cdn_fast', 'cdn_hq'] as const;
 export const METERING_MODES = ['centre', 'spot', 'average', 'custom'] as const;
 
@@ -106,12 +115,14 @@ export function parseArgs(app: App, argv: readonly string[]): ParsedArgs {
       throw new ArgError(`too many positional options have been specified on the command line`);
     }
     const spec = SPEC[name];
-    if (!spec || (spec.apps !== 'both' && !spec.apps.includes(app))) throw new ArgError(`unrecognised option '${tok.split('=')[0]}'`);
+    if (!spec || (spec.apps !== 'both' && !spec.apps.includes(app)))
+      throw new ArgError(`unrecognised option '${tok.split('=')[0]}'`);
     if (name in out && !spec.repeat) throw new ArgError(`option '--${name}' cannot be specified more than once`);
     let raw: string;
     if (spec.kind === 'switch') {
       raw = inline ?? 'true';
-      if (!['true', 'false', '1', '0'].includes(raw)) throw new ArgError(`the argument ('${raw}') for option '--${name}' is invalid`);
+      if (!['true', 'false', '1', '0'].includes(raw))
+        throw new ArgError(`the argument ('${raw}') for option '--${name}' is invalid`);
       out[name] = raw === 'true' || raw === '1';
       continue;
     }
@@ -148,14 +159,18 @@ export function parseArgs(app: App, argv: readonly string[]): ParsedArgs {
     if (spec.repeat) out[name] = [...((out[name] as string[] | undefined) ?? []), String(value)];
     else out[name] = value;
   }
-  if (out.rotation !== undefined && out.rotation !== 0 && out.rotation !== 180) throw new ArgError('Unable to set rotation, only 0 or 180 supported');
+  if (out.rotation !== undefined && out.rotation !== 0 && out.rotation !== 180)
+    throw new ArgError('Unable to set rotation, only 0 or 180 supported');
   for (const k of ['width', 'height'] as const) {
-    if (out[k] !== undefined && ((out[k] as number) < 0 || (out[k] as number) > 16384)) throw new ArgError(`the argument ('${out[k]}') for option '--${k}' is invalid`);
+    if (out[k] !== undefined && ((out[k] as number) < 0 || (out[k] as number) > 16384))
+      throw new ArgError(`the argument ('${out[k]}') for option '--${k}' is invalid`);
   }
   return out;
 }
 
 /** `img%04d.jpg` with counter 7 → `img0007.jpg` (the printf subset rpicam-still supports in output names). */
 export function formatOutputName(pattern: string, n: number): string {
-  return pattern.replace(/%(0?)(\d*)d/g, (_m, zero: string, width: string) => String(n).padStart(Number(width || 0), zero ? '0' : ' '));
+  return pattern.replace(/%(0?)(\d*)d/g, (_m, zero: string, width: string) =>
+    String(n).padStart(Number(width || 0), zero ? '0' : ' '),
+  );
 }

@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { type App, ArgError, formatOutputName, type ParsedArgs, parseArgs } from './fake-args.js';
-import { parseFault, type Fault } from './fault.js';
+import { type Fault, parseFault } from './fault.js';
 import { Scene } from './scene.js';
 
 export const SENSOR = { width: 4056, height: 3040 } as const;
@@ -35,7 +35,9 @@ function die(message: string, code = 255): never {
 }
 
 function stateDir(): string {
-  const dir = process.env.PINHOLE_FAKE_CAMERA_STATE_DIR || path.join(os.tmpdir(), `pinhole-fake-camera-${process.getuid?.() ?? 0}`);
+  const dir =
+    process.env.PINHOLE_FAKE_CAMERA_STATE_DIR ||
+    path.join(os.tmpdir(), `pinhole-fake-camera-${process.getuid?.() ?? 0}`);
   fs.mkdirSync(dir, { recursive: true });
   return dir;
 }
@@ -74,8 +76,12 @@ function acquireCamera(dir: string): boolean {
 }
 
 function failBusy(): never {
-  elog(`[0:00:00.${String(Date.now() % 1000).padStart(3, '0')}] [${process.pid}]  INFO Camera camera_manager.cpp:327 libcamera v0.3.2+rpt20240927`);
-  elog(`[0:00:00.${String(Date.now() % 1000).padStart(3, '0')}] [${process.pid}] ERROR RPI pipeline_base.cpp:1069 Pipeline handler in use by another process`);
+  elog(
+    `[0:00:00.${String(Date.now() % 1000).padStart(3, '0')}] [${process.pid}]  INFO Camera camera_manager.cpp:327 libcamera v0.3.2+rpt20240927`,
+  );
+  elog(
+    `[0:00:00.${String(Date.now() % 1000).padStart(3, '0')}] [${process.pid}] ERROR RPI pipeline_base.cpp:1069 Pipeline handler in use by another process`,
+  );
   die(`failed to acquire camera ${CAMERA_ID}`);
 }
 
@@ -182,7 +188,11 @@ async function writeStill(file: string, o: StillOpts, fault: Fault): Promise<voi
   }
   // Compose at a quarter of the size, upscale: a 12 MP raw canvas in JS would be slow and pointless.
   const scale = o.width > 1600 ? 4 : 1;
-  const scene = new Scene(Math.max(16, Math.round(o.width / scale)), Math.max(16, Math.round(o.height / scale)), process.env.PINHOLE_SIM_IMAGES || undefined);
+  const scene = new Scene(
+    Math.max(16, Math.round(o.width / scale)),
+    Math.max(16, Math.round(o.height / scale)),
+    process.env.PINHOLE_SIM_IMAGES || undefined,
+  );
   await scene.init();
   const raw = await scene.raw();
   let img = sharp(raw, { raw: { width: scene.width, height: scene.height, channels: 3 } });
@@ -262,7 +272,9 @@ async function main(): Promise<void> {
     throw e;
   }
   if (args.help) {
-    process.stdout.write(`rpicam-${app} (Pinhole simulator) — see https://www.raspberrypi.com/documentation/computers/camera_software.html\n`);
+    process.stdout.write(
+      `rpicam-${app} (Pinhole simulator) — see https://www.raspberrypi.com/documentation/computers/camera_software.html\n`,
+    );
     process.exit(0);
   }
   if (args.version) {
@@ -273,7 +285,10 @@ async function main(): Promise<void> {
   if (fault.kind === 'invalid') die(`PINHOLE_FAKE_CAMERA_FAULT: ${fault.message}`, 2);
   if (args['list-cameras']) {
     if (fault.kind === 'absent') process.stdout.write('No cameras available!\n');
-    else process.stdout.write(`Available cameras\n-----------------\n0 : imx477 [${SENSOR.width}x${SENSOR.height} 12-bit RGGB] (${CAMERA_ID})\n`);
+    else
+      process.stdout.write(
+        `Available cameras\n-----------------\n0 : imx477 [${SENSOR.width}x${SENSOR.height} 12-bit RGGB] (${CAMERA_ID})\n`,
+      );
     process.exit(0);
   }
   watchParent();

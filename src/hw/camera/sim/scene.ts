@@ -41,7 +41,9 @@ export class Scene {
 
   async jpeg(quality: number, now = Date.now()): Promise<Buffer> {
     const px = await this.raw(now);
-    return sharp(px, { raw: { width: this.width, height: this.height, channels: 3 } }).jpeg({ quality }).toBuffer();
+    return sharp(px, { raw: { width: this.width, height: this.height, channels: 3 } })
+      .jpeg({ quality })
+      .toBuffer();
   }
 
   private async base(now: number): Promise<Buffer> {
@@ -50,7 +52,12 @@ export class Scene {
       let b = this.bases.get(file);
       if (!b) {
         try {
-          b = await sharp(file).rotate().resize(this.width, this.height, { fit: 'cover' }).removeAlpha().raw().toBuffer();
+          b = await sharp(file)
+            .rotate()
+            .resize(this.width, this.height, { fit: 'cover' })
+            .removeAlpha()
+            .raw()
+            .toBuffer();
         } catch {
           b = this.makeGradient();
         }
@@ -121,7 +128,18 @@ export class Scene {
 
   private drawDigit(px: Buffer, n: number, x: number, y: number, w: number, h: number, t: number): void {
     // Segments a..g: top, top-right, bottom-right, bottom, bottom-left, top-left, middle.
-    const on = ['1111110', '0110000', '1101101', '1111001', '0110011', '1011011', '1011111', '1110000', '1111111', '1111011'][n];
+    const on = [
+      '1111110',
+      '0110000',
+      '1101101',
+      '1111001',
+      '0110011',
+      '1011011',
+      '1011111',
+      '1110000',
+      '1111111',
+      '1111011',
+    ][n];
     const half = h / 2;
     const white: [number, number, number] = [255, 255, 255];
     const seg: [number, number, number, number][] = [

@@ -1,0 +1,49 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as h from './helpers.js';
+
+/**
+ * Issue 6 memory goal: the whole `pinhole filter denoise` process (Node + onnxruntime + sharp + IRCNN) on a
+ * 4056×3040 photo peaks at ≤ 256 MB RSS. Spawns the built CLI under /usr/bin/time -v, which reports the largest
+ * max RSS of the process tree. Slow by nature (a 12 MP denoise on this machine takes about a minute).
+ */
+describe('memory of pinhole filter denoise on 12 MP', () => {
+  const t = h.tempDir();
+  const big = path.join(t.dir, 'big.jpg');
+  beforeAll(async () => {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: h.repoRoot, stdio: 'pipe' });
+    await sharp(h.twoPeople).resize(4056, 3040, { fit: 'fill' }).jpeg({ quality: 90 }).toFile(big);
+  }, 120_000);
+  afterAll(() => t.cleanup());
+
+  it('peaks at ≤ 256 MB and writes a full-size result', async () => {
+    const out = path.join(t.dir, 'out.jpg');
+    const r = spawnSync(
+      '/usr/bin/time',
+      [
+        '-v',
+        process.execPath,
+        path.join(h.repoRoot, 'dist/src/cli/main.js'),
+        'filter',
+        'denoise',
+        big,
+        out,
+        '--models',
+        h.modelsDir,
+      ],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, PINHOLE_LOG_LEVEL: 'warn' },
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1]);
+    console.log(`pinhole filter denoise 4056x3040: max RSS ${(kb / 1024).toFixed(0)} MB`);
+    expect(kb).toBeGreaterThan(0);
+    expect(kb / 1024).toBeLessThanOrEqual(256);
+    const meta = await sharp(out).metadata();
+    expect([meta.width, meta.height]).toEqual([4056, 3040]);
+  }, 600_000);
+});

@@ -1,0 +1,90 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, promises as fs, readdirSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultConfig } from '../../../src/config/load.js';
+import type { CameraConfig } from '../../../src/config/sections/camera.js';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const sharedDir = path.resolve(repoRoot, '../shared');
+export const simBin = path.join(repoRoot, 'scripts', 'sim-bin');
+export const fakeVid = path.join(simBin, 'rpicam-vid');
+export const fakeStill = path.join(simBin, 'rpicam-still');
+
+/** Tests spawn built JS (the fake rpicam apps, the store writer): build once if dist is older than the sources. */
+export function ensureBuilt(): void {
+  const pairs: [string, string][] = [
+    ['src/hw/camera/sim', 'dist/src/hw/camera/sim/fake-rpicam.js'],
+    ['src/store', 'dist/test/fixtures/store-writer.js'],
+    ['test/fixtures/store-writer.ts', 'dist/test/fixtures/store-writer.js'],
+    ['test/fixtures/camera-daemon.ts', 'dist/test/fixtures/camera-daemon.js'],
+    ['src/capture', 'dist/src/capture/camera-component.js'],
+    ['src/cli/commands/capture.ts', 'dist/src/cli/commands/capture.js'],
+  ];
+  const mtime = (p: string): number => {
+    const st = statSync(p);
+    if (!st.isDirectory()) return st.mtimeMs;
+    return Math.max(0, ...readdirSync(p).map((n) => mtime(path.join(p, n))));
+  };
+  const stale = pairs.some(
+    ([src, out]) =>
+      !existsSync(path.join(repoRoot, out)) ||
+      statSync(path.join(repoRoot, out)).mtimeMs < mtime(path.join(repoRoot, src)),
+  );
+  if (!stale) return;
+  try {
+    execFileSync('flock', ['/tmp/pinhole-tsc.lock', 'npx', 'tsc', '-p', 'tsconfig.json'], {
+      cwd: repoRoot,
+      stdio: 'ignore',
+    });
+  } catch {
+    // Type errors elsewhere in the tree do not stop tsc from emitting.
+  }
+  for (const [, out] of pairs)
+    if (!existsSync(path.join(repoRoot, out))) throw new Error(`build failed: ${out} missing`);
+}
+
+export async function tempDir(prefix = 'pinhole-cam-'): Promise<string> {
+  return fs.mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+export function cameraConfig(patch: (c: CameraConfig) => void = () => {}): CameraConfig {
+  const c = structuredClone(defaultConfig().camera);
+  c.backend = 'sim';
+  c.backoff = { initialMs: 50, maxMs: 400 };
+  c.frameTimeoutMs = 1500;
+  c.preview = { ...c.preview, width: 320, height: 240, fps: 10 };
+  // Full-size stills cost ~1 s each on this machine; most tests only need a real JPEG.
+  c.still = { ...c.still, width: 640, height: 480 };
+  patch(c);
+  return c;
+}
+
+export async function waitFor<T>(
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,129 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { CameraConfig } from '../../../src/config/sections/camera.js';
+import { cameraCommands } from '../../../src/hw/camera/commands.js';
+import { RpicamCamera } from '../../../src/hw/camera/rpicam-camera.js';
+import type { CameraStatus, Frame } from '../../../src/hw/camera/types.js';
+import { cameraConfig, ensureBuilt, isAlive, tempDir, waitFor } from './helpers.js';
+
+let dir: string;
+let cams: RpicamCamera[] = [];
+
+beforeAll(() => ensureBuilt());
+afterEach(async () => {
+  for (const c of cams) await c.stop();
+  cams = [];
+  if (dir) await fs.rm(dir, { recursive: true, force: true });
+});
+
+async function makeCamera(
+  cfg: CameraConfig,
+  fault?: string,
+  extra: Partial<ConstructorParameters<typeof RpicamCamera>[0]> = {},
+) {
+  dir ??= '';
+  if (!dir) dir = await tempDir();
+  const env = { ...process.env, PINHOLE_FAKE_CAMERA_STATE_DIR: path.join(dir, 'sim') } as NodeJS.ProcessEnv;
+  if (fault) env.PINHOLE_FAKE_CAMERA_FAULT = fault;
+  else delete env.PINHOLE_FAKE_CAMERA_FAULT;
+  const cam = new RpicamCamera({
+    config: cfg,
+    commands: cameraCommands('sim'),
+    runDir: path.join(dir, 'run'),
+    env,
+    placeholderIntervalMs: 200,
+    ...extra,
+  });
+  const states: CameraStatus[] = [];
+  cam.onStatus((s) => states.push(s));
+  cams.push(cam);
+  return { cam, states };
+}
+
+function collect(cam: RpicamCamera, n: number, filter: (f: Frame) => boolean = () => true): Promise<Frame[]> {
+  return new Promise((resolve) => {
+    const got: Frame[] = [];
+    const off = cam.frames.subscribe((f) => {
+      if (!filter(f)) return;
+      got.push(f);
+      if (got.length >= n) {
+        off();
+        resolve(got);
+      }
+    });
+  });
+}
+
+describe('RpicamCamera with the simulated camera', () => {
+  it('streams preview frames of the configured size and reports streaming', async () => {
+    dir = await tempDir();
+    const { cam, states } = await makeCamera(cameraConfig((c) => (c.capture.strategy = 'switch')));
+    await cam.start();
+    const frames = await collect(cam, 4);
+    expect(await sharp(frames[3].data).metadata()).toMatchObject({ format: 'jpeg', width: 320, height: 240 });
+    expect(frames.map((f) => f.seq)).toEqual([...frames.map((f) => f.seq)].sort((a, b) => a - b));
+    expect(cam.status()).toMatchObject({ state: 'streaming', mode: 'preview', restarts: 0 });
+    expect(states.map((s) => s.state)).toEqual(['starting', 'streaming']);
+    // The pid file names the camera process while it runs.
+    const pid = Number(await fs.readFile(path.join(dir, 'run', 'camera.pid'), 'utf8'));
+    expect(isAlive(pid)).toBe(true);
+    await cam.stop();
+    expect(isAlive(pid)).toBe(false);
+    expect(cam.status().state).toBe('stopped');
+  });
+
+  it('switch: stops the preview, takes a still, resumes the preview; lag timestamps are ordered', async () => {
+    dir = await tempDir();
+    const { cam, states } = await makeCamera(cameraConfig((c) => (c.capture.strategy = 'switch')));
+    await cam.start();
+    await collect(cam, 2);
+    const out = path.join(dir, 'shot.jpg');
+    const t = await cam.captureStill(out);
+    expect(t.strategy).toBe('switch');
+    expect(t.commandIssuedAt).toBeLessThanOrEqual(t.exposureDoneAt);
+    expect(t.exposureDoneAt).toBeLessThanOrEqual(t.writtenAt);
+    expect(await sharp(out).metadata()).toMatchObject({ width: 640, height: 480 });
+    expect(states.map((s) => s.state)).toContain('capturing');
+    // The preview comes back by itself (the fake's lock proves there was never a second owner).
+    const after = await collect(cam, 2);
+    expect(after).toHaveLength(2);
+    await waitFor(() => cam.status().state === 'streaming', 5000, 'streaming again');
+    expect(cam.status().restarts).toBe(0);
+  });
+
+  it('signal: with no viewer an armed rpicam-still --signal --zsl takes the still; a viewer brings the preview back', async () => {
+    dir = await tempDir();
+    const { cam } = await makeCamera(
+      cameraConfig((c) => (c.capture.strategy = 'signal')),
+      undefined,
+      { idleArmDelayMs: 200 },
+    );
+    await cam.start();
+    await waitFor(() => cam.status().state === 'streaming' && cam.status().mode === 'armed', 8000, 'armed');
+    const out1 = path.join(dir, 'a.jpg');
+    const t1 = await cam.captureStill(out1);
+    expect(t1.strategy).toBe('signal');
+    expect(await sharp(out1).metadata()).toMatchObject({ width: 640, height: 480 });
+    const t2 = await cam.captureStill(path.join(dir, 'b.jpg'));
+    expect(t2.strategy).toBe('signal');
+    // A viewer subscribes: rpicam-vid replaces the armed process.
+    const frames = await collect(cam, 2, (f) => !f.placeholder);
+    expect(frames).toHaveLength(2);
+    expect(cam.status().mode).toBe('preview');
+    // Without viewers it re-arms after the idle delay.
+    await waitFor(() => cam.status().mode === 'armed' && cam.status().state === 'streaming', 8000, 're-armed');
+  });
+
+  it('a capture while absent is refused with 503', async () => {
+    dir = await tempDir();
+    const { cam } = await makeCamera(cameraConfig(), 'absent');
+    await cam.start();
+    await waitFor(() => cam.status().state === 'absent', 5000, 'absent');
+    await expect(cam.captureStill(path.join(dir, 'x.jpg'))).rejects.toMatchObject({
+      status: 503,
+      code: 'camera-absent',
+    });
+  });
+});

@@ -1,0 +1,158 @@
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { httpsDownload, installModels } from '../../src/models/installer.js';
+import {
+  allModelStatus,
+  loadManifest,
+  type Manifest,
+  modelStatus,
+  resolveModel,
+  sha256File,
+} from '../../src/models/manifest.js';
+import { isTempName } from '../../src/util/atomic-write.js';
+import { shared } from '../vision/helpers.js';
+
+const sharedModels = path.join(shared, 'models');
+
+describe('models/manifest.json', () => {
+  test('lists every model in ../shared/models with matching size and sha256', async () => {
+    const m = await loadManifest();
+    const files = (await readdir(sharedModels)).filter((f) => f.endsWith('.onnx')).sort();
+    expect(m.models.map((e) => e.file).sort()).toEqual(files);
+    for (const e of m.models) {
+      expect(await sha256File(path.join(sharedModels, e.file))).toBe(e.sha256);
+      expect(e.url).toMatch(/^https:\/\//);
+      expect(e.license.length).toBeGreaterThan(2);
+    }
+  });
+
+  test('resolveModel: names and aliases map into the models folder, paths are used as given', async () => {
+    expect(await resolveModel('yunet_s_dynamic', '/m')).toMatchObject({
+      path: '/m/yunet_s_dynamic.onnx',
+      entry: { name: 'yunet_s_dynamic' },
+    });
+    expect((await resolveModel('yunet_s_640_640', '/m')).path).toBe('/m/face_detection_yunet_2023mar.onnx');
+    const p = await resolveModel('./x/yunet_s_320_320.onnx', '/m');
+    expect(p.path).toBe(path.resolve('x/yunet_s_320_320.onnx'));
+    expect(p.entry?.name).toBe('yunet_s_320_320');
+    await expect(resolveModel('nope', '/m')).rejects.toThrow(/unknown model "nope"/);
+  });
+});
+
+describe('installModels', () => {
+  let tmp: string;
+  let manifest: Manifest;
+  beforeEach(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'pinhole-models-'));
+    manifest = await loadManifest();
+  });
+  afterEach(() => rm(tmp, { recursive: true, force: true }));
+
+  test('copies from a folder by sha256 whatever the file names, then is idempotent', async () => {
+    const from = path.join(tmp, 'from');
+    await mkdir(from);
+    const yunet = manifest.models.filter((m) => m.kind === 'face-detection');
+    // renamed copies plus a decoy with a right size but wrong content
+    for (const [i, e] of yunet.entries())
+      await copyFile(path.join(sharedModels, e.file), path.join(from, `renamed-${i}.bin`));
+    await writeFile(path.join(from, 'decoy.onnx'), Buffer.alloc(yunet[0].size, 1));
+    const dir = path.join(tmp, 'models');
+    const res = await installModels({ dir, manifest, from, names: yunet.map((e) => e.name) });
+    expect(res.map((r) => r.action)).toEqual(yunet.map(() => 'installed'));
+    for (const s of await allModelStatus(dir, { verify: true })) {
+      expect(s.state).toBe(yunet.some((e) => e.name === s.name) ? 'verified' : 'missing');
+    }
+    expect((await readdir(dir)).filter(isTempName)).toEqual([]);
+    const again = await installModels({ dir, manifest, from, names: yunet.map((e) => e.name) });
+    expect(again.map((r) => r.action)).toEqual(yunet.map(() => 'unchanged'));
+  });
+
+  test('a folder without the file: that model fails with the reason, the others install', async () => {
+    const from = path.join(tmp, 'from');
+    await mkdir(from);
+    await copyFile(path.join(sharedModels, 'yunet_s_dynamic.onnx'), path.join(from, 'a.onnx'));
+    const res = await installModels({
+      dir: path.join(tmp, 'm'),
+      manifest,
+      from,
+      names: ['yunet_s_dynamic', 'yunet_n_dynamic'],
+    });
+    expect(res[0].action).toBe('installed');
+    expect(res[1]).toMatchObject({
+      action: 'failed',
+      error: expect.stringMatching(/no file with sha256 104ee26c71d5/),
+    });
+  });
+
+  test('download: verified bytes are committed; a wrong hash or short body is refused and leaves nothing', async () => {
+    const entry = manifest.models.find((m) => m.name === 'yunet_s_320_320')!;
+    const good = await readFile(path.join(sharedModels, entry.file));
+    const dir = path.join(tmp, 'm');
+    const ok = await installModels({
+      dir,
+      manifest,
+      names: [entry.name],
+      download: async () => Readable.from([good.subarray(0, 1000), good.subarray(1000)]),
+    });
+    expect(ok[0]).toMatchObject({ action: 'installed', source: entry.url });
+    expect((await modelStatus(entry, dir, { verify: true })).state).toBe('verified');
+
+    const dir2 = path.join(tmp, 'm2');
+    const tampered = Buffer.from(good);
+    tampered[500] ^= 0xff;
+    const bad = await installModels({
+      dir: dir2,
+      manifest,
+      names: [entry.name],
+      download: async () => Readable.from([tampered]),
+    });
+    expect(bad[0]).toMatchObject({ action: 'failed', error: expect.stringMatching(/sha256 mismatch/) });
+    const short = await installModels({
+      dir: dir2,
+      manifest,
+      names: [entry.name],
+      download: async () => Readable.from([good.subarray(0, 100)]),
+    });
+    expect(short[0].error).toMatch(/got 100 bytes/);
+    expect(await readdir(dir2)).toEqual([]);
+  });
+
+  test('httpsDownload refuses anything but https', async () => {
+    await expect(httpsDownload('http://example.invalid/x.onnx')).rejects.toThrow(/non-https/);
+    await expect(httpsDownload('not a url')).rejects.toThrow(/bad URL/);
+  });
+});
+
+describe('modelStatus', () => {
+  let tmp: string;
+  beforeEach(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'pinhole-mstat-'));
+  });
+  afterEach(() => rm(tmp, { recursive: true, force: true }));
+
+  test('missing, wrong size, wrong hash, verified', async () => {
+    const entry = (await loadManifest()).models.find((m) => m.name === 'yunet_s_dynamic')!;
+    expect(await modelStatus(entry, tmp)).toMatchObject({
+      state: 'missing',
+      reason: expect.stringMatching(/not installed/),
+    });
+    await writeFile(path.join(tmp, entry.file), 'short');
+    expect(await modelStatus(entry, tmp)).toMatchObject({
+      state: 'corrupt',
+      reason: expect.stringMatching(/5 bytes, expected 237823/),
+    });
+    const bytes = await readFile(path.join(sharedModels, entry.file));
+    bytes[1234] ^= 1;
+    await writeFile(path.join(tmp, entry.file), bytes);
+    expect((await modelStatus(entry, tmp)).state).toBe('present');
+    expect(await modelStatus(entry, tmp, { verify: true })).toMatchObject({
+      state: 'corrupt',
+      reason: expect.stringMatching(/sha256/),
+    });
+    await copyFile(path.join(sharedModels, entry.file), path.join(tmp, entry.file));
+    expect((await modelStatus(entry, tmp, { verify: true })).state).toBe('verified');
+  });
+});

@@ -1,0 +1,122 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, errorText, type Photo } from '../api';
+
+const PAGE = 30;
+
+export function Gallery() {
+  const [photos, setPhotos] = useState<Photo[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [selecting, setSelecting] = useState(false);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [confirming, setConfirming] = useState(false);
+
+  const load = async (from: string | null, replace: boolean) => {
+    setLoading(true);
+    try {
+      const q = `limit=${PAGE}${from ? `&cursor=${encodeURIComponent(from)}` : ''}`;
+      const page = await api<{ photos: Photo[]; nextCursor: string | null }>('GET', `/api/photos?${q}`);
+      setPhotos((p) => (replace ? page.photos : [...p, ...page.photos]));
+      setCursor(page.nextCursor);
+      setError(null);
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setLoading(false);
+    }
+  };
+
+  useEffect(() => {
+    void load(null, true);
+  }, []);
+
+  const toggle = (id: string) => {
+    const next = new Set(selected);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    setSelected(next);
+  };
+
+  const deleteSelected = async () => {
+    setConfirming(false);
+    const failed: string[] = [];
+    for (const id of selected) {
+      try {
+        await api('DELETE', `/api/photos/${id}`);
+      } catch {
+        failed.push(id);
+      }
+    }
+    setPhotos((p) => p.filter((x) => !selected.has(x.id) || failed.includes(x.id)));
+    setSelected(new Set(failed));
+    if (failed.length) setError(`${failed.length} photo(s) could not be deleted.`);
+  };
+
+  const zipHref = `/api/archive.zip?ids=${[...selected].join(',')}`;
+
+  return (
+    <div class="gallery">
+      <div class="toolbar">
+        <h2>Gallery</h2>
+        <button
+          type="button"
+          onClick={() => {
+            setSelecting(!selecting);
+            setSelected(new Set());
+            setConfirming(false);
+          }}
+        >
+          {selecting ? 'Done' : 'Select'}
+        </button>
+      </div>
+      {selecting && (
+        <div class="toolbar selection">
+          <span>{selected.size} selected</span>
+          <a
+            class={`button${selected.size ? '' : ' disabled'}`}
+            href={selected.size ? zipHref : undefined}
+            download="pinhole-photos.zip"
+          >
+            Download zip
+          </a>
+          {confirming ? (
+            <button type="button" class="danger" onClick={deleteSelected}>
+              Delete {selected.size}?
+            </button>
+          ) : (
+            <button type="button" class="danger" disabled={!selected.size} onClick={() => setConfirming(true)}>
+              Delete
+            </button>
+          )}
+        </div>
+      )}
+      {error && <p class="error">{error}</p>}
+      {!loading && photos.length === 0 && !error && <p class="muted center">No photos yet. Take one!</p>}
+      <div class="grid" data-testid="grid">
+        {photos.map((p) =>
+          selecting ? (
+            <button
+              type="button"
+              key={p.id}
+              class={`cell${selected.has(p.id) ? ' selected' : ''}`}
+              onClick={() => toggle(p.id)}
+              aria-pressed={selected.has(p.id)}
+            >
+              <img src={`/api/photos/${p.id}/thumb`} alt={p.takenAt} loading="lazy" />
+            </button>
+          ) : (
+            <a key={p.id} class="cell" href={`#/gallery/${p.id}`} data-photo={p.id}>
+              <img src={`/api/photos/${p.id}/thumb`} alt={p.takenAt} loading="lazy" />
+            </a>
+          ),
+        )}
+      </div>
+      {cursor && (
+        <button type="button" class="more" disabled={loading} onClick={() => load(cursor, false)}>
+          {loading ? 'Loading…' : 'Load more'}
+        </button>
+      )}
+    </div>
+  );
+}
