@@ -105,9 +105,9 @@ printf 'log:\n  level: warn\nmodels:\n  dir: %s\n' "$SHARED/models" > "$WORK/con
 export PINHOLE_CONFIG="$WORK/config.yaml"
 # As under systemd (pinhole.service); it also keeps `pinhole filter` from re-executing itself with a smaller heap.
 export MALLOC_ARENA_MAX=2 UV_THREADPOOL_SIZE=2
-# The filter input is a 128x128 crop of a shared photo: emulated fp16 convolutions run ~400x slower than x86 (a full
+# The filter input is a 96x96 crop of a shared photo: emulated fp16 convolutions run ~400x slower than x86 (a full
 # 512x512 IRCNN pass took ~10 min on an emulated A53), and correctness does not depend on the size.
-(cd "$REPO" && node -e 'require("sharp")(process.argv[1]).extract({ left: 192, top: 64, width: 128, height: 128 }).png().toFile(process.argv[2]).catch((e) => { console.error(e.message); process.exit(1); })' \
+(cd "$REPO" && node -e 'require("sharp")(process.argv[1]).extract({ left: 208, top: 80, width: 96, height: 96 }).png().toFile(process.argv[2]).catch((e) => { console.error(e.message); process.exit(1); })' \
   "$SHARED/images/astronaut.png" "$IMAGE_FILTER")
 
 has_cli() { grep -q "commands/$1.js" "$APP/dist/src/cli/registry.js"; }

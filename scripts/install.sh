@@ -62,7 +62,7 @@ sys() {
 
 # ---- preflight ------------------------------------------------------------------------------------------------------
 preflight() {
-  if [ "$DRY" = 0 ] && [ "$(id -u)" != 0 ]; then die "run it with sudo: sudo $0 $*"; fi
+  if [ "$DRY" = 0 ] && [ "$(id -u)" != 0 ]; then die "run it with sudo: sudo $0"; fi
   local arch model
   arch="${PINHOLE_INSTALL_ARCH:-$(dpkg --print-architecture 2>/dev/null || uname -m)}"
   case "$arch" in
@@ -76,7 +76,7 @@ build. Reflash the card with Raspberry Pi Imager → Raspberry Pi OS (64-bit), t
   esac
   local model_file="/proc/device-tree/model"
   [ "$DRY" = 1 ] && model_file="$ROOT/proc/device-tree/model"
-  model="$(tr -d '\0' < "$model_file" 2>/dev/null || true)"
+  model="$( { tr -d '\0' < "$model_file"; } 2>/dev/null || true)"
   case "$model" in
     "Raspberry Pi Zero 2"*|"Raspberry Pi 3"*|"Raspberry Pi 4"*|"Raspberry Pi 400"*|"Raspberry Pi 5"*|"Raspberry Pi 500"*|\
     "Raspberry Pi Compute Module 3"*|"Raspberry Pi Compute Module 4"*|"Raspberry Pi Compute Module 5"*)
@@ -106,6 +106,11 @@ install_packages() {
   sys apt-get update
   sys apt-get install -y --no-install-recommends rpicam-apps gpiod pigpio build-essential python3 avahi-daemon \
     ca-certificates curl git
+  install_node
+  sys systemctl enable --now avahi-daemon
+}
+
+install_node() {
   local have=""
   have="$(node --version 2>/dev/null | sed 's/^v//' || true)"
   if [ -n "$have" ] && version_ge "$have" "$NODE_MIN" && [ "$DRY" = 0 ]; then
@@ -114,17 +119,20 @@ install_packages() {
   fi
   local candidate=""
   candidate="$(apt-cache policy nodejs 2>/dev/null | sed -n 's/^ *Candidate: *\([0-9.]*\).*/\1/p' | head -n1 || true)"
-  if [ "$DRY" = 0 ] && [ -n "$candidate" ] && version_ge "$candidate" "$NODE_MIN"; then
+  if [ "$DRY" = 1 ]; then
+    say "Node.js: Debian's nodejs when apt's candidate is >= $NODE_MIN, else NodeSource nodejs ${NODE_MAJOR}.x (Bookworm ships 18.x, so on Bookworm:)"
+    candidate=""
+  fi
+  if [ -n "$candidate" ] && version_ge "$candidate" "$NODE_MIN"; then
     say "Node.js: Debian's nodejs $candidate (>= $NODE_MIN)"
     sys apt-get install -y nodejs npm
   else
     # Bookworm ships nodejs 18, too old (and onnxruntime-node 1.30 needs Node >= 20). NodeSource publishes signed
     # arm64 .debs of Node 20 for Debian; its setup script adds the apt source and key.
-    say "Node.js: NodeSource nodejs ${NODE_MAJOR}.x (Debian's candidate ${candidate:-none} is older than $NODE_MIN)"
+    [ "$DRY" = 1 ] || say "Node.js: NodeSource nodejs ${NODE_MAJOR}.x (Debian's candidate ${candidate:-none} is older than $NODE_MIN)"
     sys sh -c "curl -fsSL https://deb.nodesource.com/setup_${NODE_MAJOR}.x | bash -"
     sys apt-get install -y nodejs
   fi
-  sys systemctl enable --now avahi-daemon
 }
 
 # ---- user and groups ------------------------------------------------------------------------------------------------
@@ -145,6 +153,12 @@ create_user() {
 
 # ---- application ----------------------------------------------------------------------------------------------------
 ensure_built() {
+  if [ "$DRY" = 1 ]; then
+    # CI: never run npm ci or a build in the source tree from here (others may be using it); use dist/ as it is.
+    [ -f "$SRC/dist/src/cli/main.js" ] || die "dry run needs a built dist/ (npx tsc -p tsconfig.json) in $SRC"
+    say "using the built dist/ in $SRC"
+    return
+  fi
   if [ -f "$SRC/dist/src/cli/main.js" ] && { [ "$PREBUILT" = 1 ] || [ -z "$(find "$SRC/src" -newer "$SRC/dist/src/cli/main.js" -name '*.ts' -print -quit 2>/dev/null)" ]; }; then
     say "using the built dist/ in $SRC"
     return
@@ -185,8 +199,12 @@ install_app() {
   sys chown -R root:root /opt/pinhole
 }
 
-node_bin() { if [ "$DRY" = 1 ]; then command -v node; else echo /usr/bin/node; fi; }
-pinhole_cli() { "$(node_bin)" "$APP/dist/src/cli/main.js" "$@"; }
+# The installed CLI; in a dry run without dependencies in DIR, the same code from the source tree.
+pinhole_cli() {
+  if [ "$DRY" = 0 ]; then /usr/bin/node "$APP/dist/src/cli/main.js" "$@"
+  elif [ -d "$APP/node_modules" ]; then node "$APP/dist/src/cli/main.js" "$@"
+  else node "$SRC/dist/src/cli/main.js" "$@"; fi
+}
 
 install_dirs() {
   mkdir -p "$ETC" "$STATE" "$STATE/models"
@@ -290,7 +308,7 @@ uninstall() {
 
 if [ "$MODE" = uninstall ]; then uninstall; exit 0; fi
 [ "$DRY" = 1 ] && say "dry run into $ROOT: apt, useradd, usermod, chown and systemctl are only logged"
-preflight "$@"
+preflight
 install_packages
 create_user
 install_app

@@ -1,28 +1,54 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { CameraComponent } from './capture/camera-component.js';
+import type { CaptureResult } from './capture/capture-service.js';
 import type { Component } from './component.js';
 import type { PinholeConfig } from './config/schema.js';
 import type { ConfigStore } from './config/store.js';
 import { ControlServer } from './control/server.js';
 import type { EventBus } from './events.js';
+import { filterDepsFromConfig } from './filters/setup.js';
+import { FilterJobs } from './filters/jobs.js';
+import type { ButtonActionHandlers } from './hw/gpio/actions.js';
+import { GpioComponent } from './hw/gpio/gpio-component.js';
+import { ledStateForCamera } from './hw/gpio/led-state.js';
+import { requestPoweroff } from './hw/gpio/poweroff.js';
 import { type ComponentFactory, Lifecycle } from './lifecycle.js';
-import { UnavailableError } from './util/errors.js';
+import { powerActions, realProbe } from './system/status.js';
+import { errorMessage, UnavailableError } from './util/errors.js';
 import { createLogger } from './util/logger.js';
+import { embedFaceRegions } from './vision/xmp.js';
+import { LiveFaces } from './vision/live-faces.js';
+import { createWebServices } from './web-services.js';
+import { createWebServer, type WebServer } from './web/server.js';
+import { writeFileAtomic } from './util/atomic-write.js';
 
 const log = createLogger('app');
 
 export interface AppOptions {
   version: string;
-  /** True under `npm start`: sim GPIO on a non-Pi, one-time login link printed. */
+  /** True under `npm start`: sim GPIO on a non-Pi, one-time login link printed, power actions only logged. */
   dev: boolean;
+  /** Called once the web UI serves (systemd READY=1). */
+  onReady?: (info: { url?: string }) => void;
 }
+
+/** Cheap looks the `next-filter` button cycles through, after the recipes of the config. */
+const BUTTON_LOOKS = ['auto', 'film', 'sepia', 'faded', 'vignette', 'grain', 'lowlight'];
 
 /**
  * The composition root: builds every component from config and wires them together. No logic of its own lives
- * here beyond "who talks to whom".
+ * here beyond "who talks to whom". Components are looked up per call (`this.camera()`), because a config change
+ * may restart one and replace its instance.
  */
 export class App {
   readonly lifecycle: Lifecycle;
   private readonly control: ControlServer;
   private readonly startedAt = new Date();
+  private web?: WebServer;
+  /** The filter or recipe the `next-filter` button selected, applied to button captures; null = none. */
+  private selectedLook: string | null = null;
+  private readonly offs: (() => void)[] = [];
 
   constructor(
     private readonly store: ConfigStore,
@@ -33,8 +59,162 @@ export class App {
     this.lifecycle = new Lifecycle(this.factories(), store.config, bus);
   }
 
+  camera(): CameraComponent {
+    const c = this.lifecycle.get<CameraComponent>('camera');
+    if (!c) throw new UnavailableError('the camera component is not running', 'camera-stopped');
+    return c;
+  }
+
+  faces(): LiveFaces | undefined {
+    return this.lifecycle.get<LiveFaces>('faces');
+  }
+
+  filters(): FilterJobs {
+    const f = this.lifecycle.get<FilterJobs>('filters');
+    if (!f) throw new UnavailableError('the filter queue is not running', 'filters-stopped');
+    return f;
+  }
+
+  gpio(): GpioComponent | undefined {
+    return this.lifecycle.get<GpioComponent>('gpio');
+  }
+
   private factories(): ComponentFactory[] {
-    return [];
+    return [
+      { name: 'camera', optional: false, create: (cfg) => new CameraComponent({ config: cfg, bus: this.bus }) },
+      {
+        name: 'faces',
+        optional: true,
+        create: (cfg) =>
+          new LiveFaces({
+            config: cfg,
+            bus: this.bus,
+            // Passive: faces are drawn on a viewfinder someone watches; detection alone must not keep the preview
+            // running (with strategy `signal` an idle camera waits armed for the shutter instead).
+            frames: { subscribe: (cb) => this.camera().frames.subscribe((f) => cb(f.data), { passive: true }) },
+          }),
+      },
+      {
+        name: 'filters',
+        optional: true,
+        create: (cfg) => {
+          const deps = filterDepsFromConfig(cfg, { workDir: path.join(cfg.dataDir, 'tmp', 'filters') });
+          return new FilterJobs({
+            deps,
+            target: this.variantTarget(),
+            bus: this.bus,
+            stateFile: path.join(cfg.dataDir, 'state', 'filter-jobs.json'),
+            workers: cfg.filters.workers,
+            queueLimit: cfg.filters.queueLimit,
+            onCapture: cfg.filters.onCapture,
+          });
+        },
+      },
+      {
+        name: 'gpio',
+        optional: true,
+        create: (cfg) => new GpioComponent({ config: cfg, bus: this.bus, handlers: this.buttonHandlers(), initialLedState: 'busy' }),
+      },
+      {
+        name: 'web',
+        optional: true,
+        create: (cfg) => {
+          this.web = createWebServer(cfg, createWebServices(this, this.store, this.bus, realProbe(), powerActions(this.opts.dev)));
+          return this.web.component;
+        },
+      },
+    ];
+  }
+
+  /** The gallery as the filter queue needs it. */
+  private variantTarget() {
+    return {
+      sourcePath: async (photoId: string) => this.camera().gallery.filePath(photoId),
+      writeVariant: async (photoId: string, name: string, tmp: string, info: { recipe: string; params: unknown; ms: number }) => {
+        try {
+          await this.camera().gallery.writeVariant(photoId, name, await fs.readFile(tmp), info);
+        } finally {
+          await fs.rm(tmp, { force: true });
+        }
+      },
+    };
+  }
+
+  /** Captures and applies the look selected with the `next-filter` button (or asked for by the web UI). */
+  async capture(source: string, look: string | null = null): Promise<CaptureResult> {
+    const result = await this.camera().captures.capture({ source });
+    if (look) {
+      try {
+        await this.filters().enqueue(result.id, look);
+      } catch (e) {
+        log.warn('could not queue the selected look', { look, error: errorMessage(e) });
+      }
+    }
+    return result;
+  }
+
+  private buttonHandlers(): ButtonActionHandlers {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    return {
+      shutter: () => this.capture('button', this.selectedLook),
+      burst: async (n) => {
+        for (let i = 0; i < n; i++) await this.capture('button', this.selectedLook);
+      },
+      timer: async (seconds) => {
+        log.info('self-timer', { seconds });
+        this.gpio()?.setLedState('busy');
+        await sleep(seconds * 1000);
+        return this.capture('button', this.selectedLook);
+      },
+      nextFilter: async () => {
+        const recipes = Object.keys(this.store.config.filters.recipes);
+        const cycle: (string | null)[] = [null, ...recipes, ...BUTTON_LOOKS];
+        this.selectedLook = cycle[(cycle.indexOf(this.selectedLook) + 1) % cycle.length];
+        log.info('look selected', { look: this.selectedLook ?? 'none' });
+        this.bus.emit('look.selected', { look: this.selectedLook });
+      },
+      toggleFaces: async () => {
+        const f = this.faces();
+        if (!f) throw new UnavailableError('face detection is not running');
+        f.setEnabled(!f.isEnabled());
+      },
+      // Only called by GpioComponent for real Pi backends; sim and none only log it.
+      shutdown: () => requestPoweroff(),
+    };
+  }
+
+  get url(): string | undefined {
+    return this.web?.url;
+  }
+
+  get look(): string | null {
+    return this.selectedLook;
+  }
+
+  /** Faces of every new photo: kept in the sidecar and embedded as XMP face regions (MWG) in the JPEG. */
+  private async recordFaces(id: string): Promise<void> {
+    const faces = this.faces();
+    if (!faces) return;
+    const gallery = this.camera().gallery;
+    const file = gallery.filePath(id);
+    const result = await faces.detectPhoto(file);
+    if (!result) return;
+    await gallery.update(id, { faces: { detector: this.store.config.vision.faces.model, width: result.width, height: result.height, items: result.faces } });
+    if (result.faces.length === 0) return;
+    // Metadata only: the pixels of the original are untouched; the swap is atomic.
+    const jpeg = await fs.readFile(file);
+    await writeFileAtomic(file, embedFaceRegions(jpeg, result.faces, result.width, result.height));
+    log.info('faces recorded', { id, faces: result.faces.length });
+  }
+
+  private wire(): void {
+    this.offs.push(
+      this.bus.on('camera.state', (s) => this.gpio()?.setLedState(ledStateForCamera(s.state))),
+      this.bus.on('photo.captured', async (p) => {
+        await this.recordFaces(p.id).catch((e: unknown) => log.warn('face detection of the photo failed', { id: p.id, error: errorMessage(e) }));
+        await this.lifecycle.get<FilterJobs>('filters')?.onCaptured(p.id);
+      }),
+    );
   }
 
   async start(): Promise<void> {
@@ -47,6 +227,7 @@ export class App {
       },
     });
     await this.control.start();
+    this.wire();
     await this.lifecycle.start();
     for (const state of this.lifecycle.states()) {
       const c = this.lifecycle.get<Component>(state.name);
@@ -59,10 +240,19 @@ export class App {
         });
       }
     }
-    log.info('ready', { version: this.opts.version, config: this.store.file });
+    // `pinhole capture` goes through the same path as the buttons and the web UI (look + faces).
+    this.control.handle('capture', async (params) => this.capture(typeof params.source === 'string' ? params.source : 'cli'));
+    const url = this.web?.url;
+    log.info('ready', { version: this.opts.version, config: this.store.file, url });
+    if (this.opts.dev && this.web?.url) {
+      // Printed, not logged with fields: the owner copies it from the terminal.
+      process.stdout.write(`\n  Pinhole is running: ${this.web.url}\n  One-time login link (valid 10 minutes): ${this.web.oneTimeLoginUrl()}\n\n`);
+    }
+    this.opts.onReady?.({ url });
   }
 
   async stop(): Promise<void> {
+    for (const off of this.offs.splice(0)) off();
     await this.lifecycle.stop();
     await this.control.stop();
   }
@@ -76,11 +266,18 @@ export class App {
       uptimeSeconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
       config: cfg,
       configErrors: cfg.errors.length,
+      look: this.selectedLook,
       components: this.lifecycle.states(),
     };
   }
 
   get config(): PinholeConfig {
     return this.store.config;
+  }
+}
+
+declare module './events.js' {
+  interface PinholeEvents {
+    'look.selected': { look: string | null };
   }
 }

@@ -1,6 +1,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
+import { parse as parseYaml } from 'yaml';
 import { App } from './app.js';
+import { applyBoardProfile, detectBoard, profileFor } from './config/board-profile.js';
+import { SdNotify } from './util/sd-notify.js';
 import { defaultConfig, lenientConfig, loadConfigFile, resolvePaths } from './config/load.js';
 import { locateConfig } from './config/locate.js';
 import type { PinholeConfig } from './config/schema.js';
@@ -32,16 +36,16 @@ function applyLogConfig(cfg: PinholeConfig): void {
  * stop the camera: the daemon starts on the last good copy (or defaults), reports the errors in status and
  * /api/health, and applies the file as soon as it is fixed.
  */
-async function initialConfig(file: string, exists: boolean): Promise<{ config: PinholeConfig; errors: string[] }> {
-  if (!exists) return { config: defaultConfig(), errors: [] };
+async function initialConfig(file: string, exists: boolean, adjust: Adjust): Promise<{ config: PinholeConfig; errors: string[] }> {
+  if (!exists) return { config: adjust(defaultConfig(), ''), errors: [] };
   try {
     const { config, text } = await loadConfigFile(file);
     await saveLastGood(config, text);
-    return { config, errors: [] };
+    return { config: adjust(config, text), errors: [] };
   } catch (e) {
     const errors = e instanceof ConfigError ? e.errors : [`(file): ${errorMessage(e)}`];
     const fallback = await lastGood(file);
-    return { config: fallback, errors };
+    return { config: adjust(fallback, ''), errors };
   }
 }
 
@@ -70,19 +74,52 @@ async function lastGood(file: string): Promise<PinholeConfig> {
   return lenient;
 }
 
+type Adjust = (config: PinholeConfig, text: string) => PinholeConfig;
+
 export async function runDaemon(opts: DaemonOptions): Promise<App> {
   const loc = locateConfig(opts.configFlag);
-  const { config, errors } = await initialConfig(loc.file, loc.exists);
+  // The board profile (threads, caches, preview size for a 512 MB Zero 2 W ...) fills every key the owner did not
+  // write, at start and on every reload.
+  const profile = profileFor(await detectBoard());
+  let lastApplied = '';
+  const adjust: Adjust = (cfg, text) => {
+    let doc: unknown = null;
+    try {
+      doc = text ? parseYaml(text) : null;
+    } catch {}
+    const r = applyBoardProfile(cfg, profile, doc);
+    const summary = r.applied.map((a) => `${a.path}=${JSON.stringify(a.value)}`).join(',');
+    if (summary !== lastApplied) log.info('board profile', { profile: profile.name, model: profile.board.model ?? 'not a Pi', applied: summary || 'nothing' });
+    lastApplied = summary;
+    return r.config;
+  };
+  sharp.cache(profile.runtime.sharpCache);
+  if (profile.runtime.sharpConcurrency) sharp.concurrency(profile.runtime.sharpConcurrency);
+
+  const { config, errors } = await initialConfig(loc.file, loc.exists, adjust);
   applyLogConfig(config);
   log.info('starting', { version: opts.version, pid: process.pid, config: loc.exists ? loc.file : '(none: defaults)' });
+  for (const n of profile.notes) log.warn(n);
   for (const line of errors) log.error(line);
 
+  const notify = new SdNotify();
   const bus = new EventBus();
-  const store = new ConfigStore(loc.file, config, bus);
+  const store = new ConfigStore(loc.file, config, bus, 150, adjust);
   store.setErrors(errors);
-  bus.on('config.changed', ({ config: next }) => {
+  bus.on('config.changed', async ({ config: next, sections }) => {
     applyLogConfig(next);
-    return fs.readFile(loc.file, 'utf8').then((text) => saveLastGood(next, text), () => {});
+    if (sections.includes('control')) {
+      if (process.env.NOTIFY_SOCKET) {
+        // The control socket moves: systemd restarts us (Restart=on-failure) on the new path.
+        log.warn('control.socket changed: restarting the daemon');
+        shutdown('config', 75);
+      } else {
+        log.warn('control.socket changed: takes effect at the next start of the daemon');
+      }
+    }
+    await notify.reloading();
+    await notify.ready();
+    await fs.readFile(loc.file, 'utf8').then((text) => saveLastGood(next, text), () => {});
   });
 
   const app = new App(store, bus, { version: opts.version, dev: opts.dev });
@@ -97,6 +134,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<App> {
     }, opts.shutdownTimeoutMs ?? 15_000);
     timeout.unref();
     store.stop();
+    notify.stopWatchdog();
+    void notify.stopping();
     app.stop().then(
       () => {
         log.info('stopped');
@@ -125,5 +164,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<App> {
   }
   if (loc.exists) store.start();
   else log.warn('no config file found; running on defaults', { expected: loc.file });
+  // READY once every component started and the web UI listens; a camera or GPIO failure does not block it.
+  await notify.ready(app.url ? `web UI on ${app.url}` : 'running (no web UI)');
+  notify.startWatchdog();
   return app;
 }

@@ -29,7 +29,13 @@ export function compareDetections(a, b) {
   for (let i = 0; i < n; i++) {
     const fa = a.faces[i];
     const fb = b.faces[i];
-    const coords = [...fa.box.map((v, k) => [v, fb.box[k]]), ...fa.landmarks.flatMap((p, k) => [[p[0], fb.landmarks[k][0]], [p[1], fb.landmarks[k][1]]])];
+    const coords = [
+      ...fa.box.map((v, k) => [v, fb.box[k]]),
+      ...fa.landmarks.flatMap((p, k) => [
+        [p[0], fb.landmarks[k][0]],
+        [p[1], fb.landmarks[k][1]],
+      ]),
+    ];
     for (const [u, v] of coords) maxPx = Math.max(maxPx, Math.abs(u - v));
     maxScore = Math.max(maxScore, Math.abs(fa.score - fb.score));
   }
@@ -42,7 +48,12 @@ export async function compareImages(fileA, fileB) {
   const a = await sharp(fileA).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   const b = await sharp(fileB).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   if (a.info.width !== b.info.width || a.info.height !== b.info.height) {
-    return { psnr: 0, meanAbs: Number.NaN, maxAbs: Number.NaN, problems: [`size ${a.info.width}x${a.info.height} vs ${b.info.width}x${b.info.height}`] };
+    return {
+      psnr: 0,
+      meanAbs: Number.NaN,
+      maxAbs: Number.NaN,
+      problems: [`size ${a.info.width}x${a.info.height} vs ${b.info.width}x${b.info.height}`],
+    };
   }
   let se = 0;
   let sa = 0;
@@ -70,13 +81,17 @@ async function main(argv) {
   const problems = [];
   if (dx && da) {
     const d = compareDetections(lastDetection(readFileSync(dx, 'utf8')), lastDetection(readFileSync(da, 'utf8')));
-    console.log(`${label}: detect ${d.faces} face(s); max coordinate diff ${d.maxPx.toFixed(3)} px, max score diff ${d.maxScore.toExponential(2)}`);
+    console.log(
+      `${label}: detect ${d.faces} face(s); max coordinate diff ${d.maxPx.toFixed(3)} px, max score diff ${d.maxScore.toExponential(2)}`,
+    );
     problems.push(...d.problems);
   }
   if (ix && ia) {
     const c = await compareImages(ix, ia);
     const psnr = Number.isFinite(c.psnr) ? `${c.psnr.toFixed(1)} dB` : 'identical (inf dB)';
-    console.log(`${label}: filter PSNR ${psnr}, mean |diff| ${c.meanAbs.toFixed(4)}, max |diff| ${c.maxAbs} (8-bit levels)`);
+    console.log(
+      `${label}: filter PSNR ${psnr}, mean |diff| ${c.meanAbs.toFixed(4)}, max |diff| ${c.maxAbs} (8-bit levels)`,
+    );
     problems.push(...c.problems);
   }
   for (const p of problems) console.log(`${label}: MISMATCH ${p}`);

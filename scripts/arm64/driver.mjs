@@ -12,10 +12,21 @@ const r2 = (v) => Math.round(v * 100) / 100;
 
 async function detect(model, image) {
   const { loadFaceDetector } = await import(path.join(root, 'dist/src/vision/face-model.js'));
-  const detector = await loadFaceDetector({ model, modelsDir: path.dirname(model), threads: 2, optimization: 'all', memArena: false, inputSize: { width: 640, height: 480 } });
+  const detector = await loadFaceDetector({
+    model,
+    modelsDir: path.dirname(model),
+    threads: 2,
+    optimization: 'all',
+    memArena: false,
+    inputSize: { width: 640, height: 480 },
+  });
   try {
     const res = await detector.detectImage(image, { maxSide: 640, threshold: 0.6 });
-    const faces = res.faces.map((f) => ({ box: f.box.map(r2), score: Math.round(f.score * 1e4) / 1e4, landmarks: f.landmarks.map(([x, y]) => [r2(x), r2(y)]) }));
+    const faces = res.faces.map((f) => ({
+      box: f.box.map(r2),
+      score: Math.round(f.score * 1e4) / 1e4,
+      landmarks: f.landmarks.map(([x, y]) => [r2(x), r2(y)]),
+    }));
     process.stdout.write(`${JSON.stringify({ image, width: res.width, height: res.height, faces })}\n`);
   } finally {
     await detector.release();
@@ -31,13 +42,23 @@ async function denoise(model, input, output) {
   const plane = w * h;
   const x = new Float32Array(3 * plane);
   for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) x[c * plane + i] = data[i * 3 + c] / 255;
-  const session = await ort.InferenceSession.create(model, { executionProviders: ['cpu'], intraOpNumThreads: 2, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', enableCpuMemArena: false });
+  const session = await ort.InferenceSession.create(model, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: 2,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    enableCpuMemArena: false,
+  });
   const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, [1, 3, h, w]) });
   const y = out[session.outputNames[0]].data;
   await session.release();
   const rgb = Buffer.alloc(3 * plane);
-  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) rgb[i * 3 + c] = Math.round(Math.min(1, Math.max(0, y[c * plane + i])) * 255);
-  await sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png().toFile(output);
+  for (let i = 0; i < plane; i++)
+    for (let c = 0; c < 3; c++) rgb[i * 3 + c] = Math.round(Math.min(1, Math.max(0, y[c * plane + i])) * 255);
+  await sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toFile(output);
   process.stdout.write(`${JSON.stringify({ input, output, width: w, height: h })}\n`);
 }
 

@@ -64,7 +64,12 @@ export function classifyModel(model: string | null): BoardId {
   if (!/^Raspberry Pi/i.test(m)) return 'not-pi';
   if (/Zero 2/i.test(m)) return 'zero2w';
   // Pi 1, Pi 2 and the first Zero / Zero W: ARMv6/v7 boards with no 64-bit OS and no onnxruntime build.
-  if (/Zero/i.test(m) || /Raspberry Pi (Model [AB]|Compute Module)( Plus| Rev|$)/i.test(m) || /Raspberry Pi 2\b/i.test(m)) return 'unsupported-pi';
+  if (
+    /Zero/i.test(m) ||
+    /Raspberry Pi (Model [AB]|Compute Module)( Plus| Rev|$)/i.test(m) ||
+    /Raspberry Pi 2\b/i.test(m)
+  )
+    return 'unsupported-pi';
   if (/Raspberry Pi (3|Compute Module 3)/i.test(m)) return 'pi3';
   if (/Raspberry Pi (4|400|Compute Module 4)/i.test(m)) return 'pi4';
   if (/Raspberry Pi (5|500|Compute Module 5)/i.test(m)) return 'pi5';
@@ -98,7 +103,11 @@ export function profileFor(board: BoardInfo): BoardProfile {
   const notes: string[] = [];
   let name: string = board.id;
   let overrides: ProfileOverrides = {};
-  let runtime: BoardProfile['runtime'] = { liveFilters: 'all', sharpCache: { memory: 50, files: 20, items: 100 }, sharpConcurrency: 0 };
+  let runtime: BoardProfile['runtime'] = {
+    liveFilters: 'all',
+    sharpCache: { memory: 50, files: 20, items: 100 },
+    sharpConcurrency: 0,
+  };
 
   switch (board.id) {
     case 'zero2w':
@@ -154,7 +163,9 @@ export function profileFor(board: BoardInfo): BoardProfile {
       runtime = { liveFilters: 'all', sharpCache: { memory: 64, files: 0, items: 100 }, sharpConcurrency: 2 };
       break;
     case 'unsupported-pi':
-      notes.push(`${board.model}: no 64-bit Raspberry Pi OS for this board, and onnxruntime-node has no 32-bit ARM build`);
+      notes.push(
+        `${board.model}: no 64-bit Raspberry Pi OS for this board, and onnxruntime-node has no 32-bit ARM build`,
+      );
       break;
     case 'not-pi':
       // A development machine: schema defaults are fine, sharp keeps its own defaults (concurrency 0 = auto).
@@ -169,7 +180,13 @@ export function profileFor(board: BoardInfo): BoardProfile {
   if (onPi && board.memTotalMB !== null && board.memTotalMB < LOW_MEMORY_MB && board.id !== 'zero2w') {
     name = `${board.id}-lowmem`;
     notes.push(`${board.memTotalMB} MB RAM: memory arena off, one filter worker, small tiles and sharp cache`);
-    overrides = { ...overrides, 'vision.threads': Math.min(overrides['vision.threads'] ?? 2, 2), 'vision.memArena': false, 'filters.workers': 1, 'filters.tileSize': 128 };
+    overrides = {
+      ...overrides,
+      'vision.threads': Math.min(overrides['vision.threads'] ?? 2, 2),
+      'vision.memArena': false,
+      'filters.workers': 1,
+      'filters.tileSize': 128,
+    };
     runtime = { ...runtime, liveFilters: 'none', sharpCache: SMALL_SHARP, sharpConcurrency: 1 };
   } else if (onPi && board.memTotalMB !== null && board.memTotalMB < 1536 && overrides['vision.memArena']) {
     notes.push(`${board.memTotalMB} MB RAM: onnxruntime memory arena off`);
@@ -196,7 +213,11 @@ function hasPath(doc: unknown, segments: string[]): boolean {
  * Returns a copy of `config` with the profile's recommendations for every key the owner did not set in the file.
  * `userDoc` is the parsed YAML of config.yaml before defaults were filled (null/undefined when there is no file).
  */
-export function applyBoardProfile(config: PinholeConfig, profile: BoardProfile, userDoc: unknown): { config: PinholeConfig; applied: AppliedOverride[] } {
+export function applyBoardProfile(
+  config: PinholeConfig,
+  profile: BoardProfile,
+  userDoc: unknown,
+): { config: PinholeConfig; applied: AppliedOverride[] } {
   const next = structuredClone(config) as unknown as Record<string, unknown>;
   const applied: AppliedOverride[] = [];
   for (const [dotted, value] of Object.entries(profile.overrides)) {

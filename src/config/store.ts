@@ -49,6 +49,8 @@ export class ConfigStore {
     initial: PinholeConfig,
     private readonly bus: EventBus,
     private readonly debounceMs = 150,
+    /** Applied to every valid file before it runs (the board profile fills keys the owner did not set). */
+    private readonly adjust: (config: PinholeConfig, text: string) => PinholeConfig = (c) => c,
   ) {
     this.current = initial;
   }
@@ -111,7 +113,8 @@ export class ConfigStore {
   private async doReload(): Promise<void> {
     let next: PinholeConfig;
     try {
-      next = (await loadConfigFile(this.file)).config;
+      const loaded = await loadConfigFile(this.file);
+      next = this.adjust(loaded.config, loaded.text);
     } catch (e) {
       const errors = e instanceof ConfigError ? e.errors : [`(file): ${errorMessage(e)}`];
       if (errors.join('\n') !== this.errors.join('\n')) {

@@ -18,7 +18,12 @@ export interface DoctorContext {
 type Check = (ctx: DoctorContext) => Promise<CheckResult>;
 
 const onPi = (b: BoardInfo) => b.id !== 'not-pi';
-const notPi = (id: string, title: string): CheckResult => ({ id, title, status: 'skip', message: 'not a Raspberry Pi: check skipped' });
+const notPi = (id: string, title: string): CheckResult => ({
+  id,
+  title,
+  status: 'skip',
+  message: 'not a Raspberry Pi: check skipped',
+});
 
 async function readOptional(file: string): Promise<string | null> {
   try {
@@ -35,7 +40,11 @@ export const checkBoard: Check = async ({ board }) => {
   const base = { id: 'board', title: 'Board', details: { ...board } };
   switch (board.id) {
     case 'not-pi':
-      return { ...base, status: 'skip', message: 'not a Raspberry Pi (no /proc/device-tree/model): Pi-only checks are skipped' };
+      return {
+        ...base,
+        status: 'skip',
+        message: 'not a Raspberry Pi (no /proc/device-tree/model): Pi-only checks are skipped',
+      };
     case 'unsupported-pi':
       return {
         ...base,
@@ -44,13 +53,18 @@ export const checkBoard: Check = async ({ board }) => {
         fix: 'Use a Pi Zero 2 W, Pi 3, Pi 4 or Pi 5 with Raspberry Pi OS (64-bit).',
       };
     default:
-      return { ...base, status: 'ok', message: `${board.model}${board.memTotalMB === null ? '' : `, ${board.memTotalMB} MB RAM`}` };
+      return {
+        ...base,
+        status: 'ok',
+        message: `${board.model}${board.memTotalMB === null ? '' : `, ${board.memTotalMB} MB RAM`}`,
+      };
   }
 };
 
 export const check64Bit: Check = async ({ sys }) => {
   const base = { id: 'os-64bit', title: '64-bit OS', details: { arch: sys.arch, machine: sys.machine } };
-  if (sys.arch === 'arm64' || sys.arch === 'x64') return { ...base, status: 'ok', message: `${sys.arch} userland (${sys.machine})` };
+  if (sys.arch === 'arm64' || sys.arch === 'x64')
+    return { ...base, status: 'ok', message: `${sys.arch} userland (${sys.machine})` };
   return {
     ...base,
     status: 'fail',
@@ -64,7 +78,13 @@ export const checkNode: Check = async ({ sys }) => {
   const ok = maj > 20 || (maj === 20 && min >= 19);
   return ok
     ? { id: 'node', title: 'Node.js', status: 'ok', message: `Node ${sys.nodeVersion}` }
-    : { id: 'node', title: 'Node.js', status: 'fail', message: `Node ${sys.nodeVersion} is too old (need ≥ 20.19)`, fix: 'Rerun scripts/install.sh; it installs Node 20 from NodeSource.' };
+    : {
+        id: 'node',
+        title: 'Node.js',
+        status: 'fail',
+        message: `Node ${sys.nodeVersion} is too old (need ≥ 20.19)`,
+        fix: 'Rerun scripts/install.sh; it installs Node 20 from NodeSource.',
+      };
 };
 
 /** `rpicam-hello --list-cameras` lines like `0 : imx708_wide [4608x2592 10-bit RGGB] (/base/...)`. */
@@ -80,11 +100,26 @@ export function parseCameraList(text: string): { index: number; sensor: string; 
 export const checkCamera: Check = async ({ sys, config, board }) => {
   const id = 'camera';
   const title = 'Camera';
-  if (config.camera.backend !== 'rpicam') return { id, title, status: 'skip', message: `camera.backend is ${config.camera.backend}` };
+  if (config.camera.backend !== 'rpicam')
+    return { id, title, status: 'skip', message: `camera.backend is ${config.camera.backend}` };
   if (!onPi(board)) return notPi(id, title);
   const r = await sys.exec('rpicam-hello', ['--list-cameras'], 15_000);
-  if (!r.found) return { id, title, status: 'fail', message: 'rpicam-apps is not installed (rpicam-hello not found)', fix: 'sudo apt install rpicam-apps' };
-  if (r.timedOut) return { id, title, status: 'fail', message: 'rpicam-hello --list-cameras hung for 15 s', fix: 'Reboot; if it persists, check `dmesg` for camera/unicam errors.' };
+  if (!r.found)
+    return {
+      id,
+      title,
+      status: 'fail',
+      message: 'rpicam-apps is not installed (rpicam-hello not found)',
+      fix: 'sudo apt install rpicam-apps',
+    };
+  if (r.timedOut)
+    return {
+      id,
+      title,
+      status: 'fail',
+      message: 'rpicam-hello --list-cameras hung for 15 s',
+      fix: 'Reboot; if it persists, check `dmesg` for camera/unicam errors.',
+    };
   const cams = parseCameraList(`${r.stdout}\n${r.stderr}`);
   if (cams.length === 0) {
     return {
@@ -96,7 +131,13 @@ export const checkCamera: Check = async ({ sys, config, board }) => {
       details: { output: `${r.stdout}${r.stderr}`.trim().slice(0, 500) },
     };
   }
-  return { id, title, status: 'ok', message: cams.map((c) => `${c.index}: ${c.sensor} ${c.resolution}`).join(', '), details: { cameras: cams } };
+  return {
+    id,
+    title,
+    status: 'ok',
+    message: cams.map((c) => `${c.index}: ${c.sensor} ${c.resolution}`).join(', '),
+    details: { cameras: cams },
+  };
 };
 
 export const GPIO_LABELS = ['pinctrl-bcm2835', 'pinctrl-bcm2711', 'pinctrl-rp1'];
@@ -104,7 +145,8 @@ export const GPIO_LABELS = ['pinctrl-bcm2835', 'pinctrl-bcm2711', 'pinctrl-rp1']
 export const checkGpio: Check = async ({ config, board }) => {
   const id = 'gpio';
   const title = 'GPIO chip';
-  if (config.gpio.backend === 'sim' || config.gpio.backend === 'none') return { id, title, status: 'skip', message: `gpio.backend is ${config.gpio.backend}` };
+  if (config.gpio.backend === 'sim' || config.gpio.backend === 'none')
+    return { id, title, status: 'skip', message: `gpio.backend is ${config.gpio.backend}` };
   if (!onPi(board)) return notPi(id, title);
   const root = config.gpio.sysfsRoot;
   let entries: string[];
@@ -136,7 +178,13 @@ export const checkGpio: Check = async ({ config, board }) => {
       details: { chips },
     };
   }
-  return { id, title, status: 'ok', message: `${main.label} at ${main.chip}, base ${main.base} (BCM 17 = sysfs ${main.base + 17})`, details: { chips, base: main.base } };
+  return {
+    id,
+    title,
+    status: 'ok',
+    message: `${main.label} at ${main.chip}, base ${main.base} (BCM 17 = sysfs ${main.base + 17})`,
+    details: { chips, base: main.base },
+  };
 };
 
 /** Members of each group in an /etc/group text (supplementary membership only). */
@@ -192,24 +240,53 @@ export const checkModels: Check = async ({ config, manifestFile }) => {
   try {
     manifest = await loadManifest(manifestFile);
   } catch (e) {
-    return { id, title, status: 'fail', message: `cannot read the model manifest: ${errorMessage(e)}`, fix: 'Reinstall Pinhole (scripts/install.sh).' };
+    return {
+      id,
+      title,
+      status: 'fail',
+      message: `cannot read the model manifest: ${errorMessage(e)}`,
+      fix: 'Reinstall Pinhole (scripts/install.sh).',
+    };
   }
   const states = await allModelStatus(dir, { verify: true }, manifest);
   const verified = states.filter((s) => s.state === 'verified');
   const corrupt = states.filter((s) => s.state === 'corrupt');
   const missing = states.filter((s) => s.state === 'missing');
   const faceModel = config.vision.faces.enabled ? config.vision.faces.model : null;
-  const faceEntry = faceModel ? manifest.models.find((m) => m.name === faceModel || m.aliases?.includes(faceModel)) : undefined;
+  const faceEntry = faceModel
+    ? manifest.models.find((m) => m.name === faceModel || m.aliases?.includes(faceModel))
+    : undefined;
   const faceMissing = faceEntry ? missing.some((s) => s.name === faceEntry.name) : false;
   const details = { dir, models: states.map((s) => ({ name: s.name, state: s.state, reason: s.reason })) };
   if (corrupt.length) {
-    return { id, title, status: 'fail', message: `${corrupt.length} model(s) fail the sha256 check: ${corrupt.map((s) => s.reason).join('; ')}`, fix: 'sudo pinhole models install', details };
+    return {
+      id,
+      title,
+      status: 'fail',
+      message: `${corrupt.length} model(s) fail the sha256 check: ${corrupt.map((s) => s.reason).join('; ')}`,
+      fix: 'sudo pinhole models install',
+      details,
+    };
   }
   if (faceMissing) {
-    return { id, title, status: 'fail', message: `face model ${faceModel} is not installed in ${dir} (${verified.length}/${states.length} installed)`, fix: 'sudo pinhole models install', details };
+    return {
+      id,
+      title,
+      status: 'fail',
+      message: `face model ${faceModel} is not installed in ${dir} (${verified.length}/${states.length} installed)`,
+      fix: 'sudo pinhole models install',
+      details,
+    };
   }
   if (missing.length) {
-    return { id, title, status: 'warn', message: `${verified.length}/${states.length} verified; missing: ${missing.map((s) => s.name).join(', ')}`, fix: 'sudo pinhole models install', details };
+    return {
+      id,
+      title,
+      status: 'warn',
+      message: `${verified.length}/${states.length} verified; missing: ${missing.map((s) => s.name).join(', ')}`,
+      fix: 'sudo pinhole models install',
+      details,
+    };
   }
   return { id, title, status: 'ok', message: `${verified.length} models verified (sha256) in ${dir}`, details };
 };
@@ -242,10 +319,24 @@ export const checkDisk: Check = async ({ sys, config }) => {
   const details = { path: where, freeMB: mb(s.freeBytes), totalMB: mb(s.totalBytes), minFreeMB: minFree };
   const msg = `${gb(s.freeBytes)} GB free of ${gb(s.totalBytes)} GB at ${where}`;
   if (mb(s.freeBytes) < minFree) {
-    return { id, title, status: 'fail', message: `${msg}: below storage.minFreeMB (${minFree} MB), captures are refused`, fix: 'Delete photos in the web UI gallery, or `sudo apt clean`; use a bigger card.', details };
+    return {
+      id,
+      title,
+      status: 'fail',
+      message: `${msg}: below storage.minFreeMB (${minFree} MB), captures are refused`,
+      fix: 'Delete photos in the web UI gallery, or `sudo apt clean`; use a bigger card.',
+      details,
+    };
   }
   if (mb(s.freeBytes) < Math.max(1024, 3 * minFree)) {
-    return { id, title, status: 'warn', message: `${msg}: getting low`, fix: 'Download and delete old photos.', details };
+    return {
+      id,
+      title,
+      status: 'warn',
+      message: `${msg}: getting low`,
+      fix: 'Download and delete old photos.',
+      details,
+    };
   }
   return { id, title, status: 'ok', message: msg, details };
 };
@@ -266,8 +357,24 @@ export const checkMemory: Check = async ({ sys }) => {
   const avail = m.MemAvailable ?? m.MemFree;
   const details = { totalMB: total, availableMB: avail, swapTotalMB: m.SwapTotal ?? 0, swapFreeMB: m.SwapFree ?? 0 };
   const msg = `${avail} MB available of ${total} MB${m.SwapTotal ? `, swap ${m.SwapTotal - (m.SwapFree ?? 0)}/${m.SwapTotal} MB used` : ''}`;
-  if (avail < 64) return { id, title, status: 'fail', message: `${msg}: too little to load a model`, fix: 'Stop other services (`systemctl list-units --type=service`), or lower vision.threads and filters.tileSize.', details };
-  if (avail < 128) return { id, title, status: 'warn', message: `${msg}: tight`, fix: 'Stop services you do not need; keep the Zero 2 W board profile values.', details };
+  if (avail < 64)
+    return {
+      id,
+      title,
+      status: 'fail',
+      message: `${msg}: too little to load a model`,
+      fix: 'Stop other services (`systemctl list-units --type=service`), or lower vision.threads and filters.tileSize.',
+      details,
+    };
+  if (avail < 128)
+    return {
+      id,
+      title,
+      status: 'warn',
+      message: `${msg}: tight`,
+      fix: 'Stop services you do not need; keep the Zero 2 W board profile values.',
+      details,
+    };
   return { id, title, status: 'ok', message: msg, details };
 };
 
@@ -287,11 +394,28 @@ export const checkTemperature: Check = async ({ sys }) => {
     if (Number.isFinite(t)) readings.push({ zone: z, type, celsius: t / 1000 });
   }
   if (!readings.length) return { id, title, status: 'skip', message: 'no thermal sensor' };
-  const cpu = readings.find((r) => r.type === 'cpu-thermal') ?? readings.reduce((a, b) => (b.celsius > a.celsius ? b : a));
+  const cpu =
+    readings.find((r) => r.type === 'cpu-thermal') ?? readings.reduce((a, b) => (b.celsius > a.celsius ? b : a));
   const msg = `${cpu.celsius.toFixed(1)} °C (${cpu.type})`;
   const details = { readings };
-  if (cpu.celsius >= 85) return { id, title, status: 'fail', message: `${msg}: at the throttling limit`, fix: 'Add a heatsink or fan; give the case airflow.', details };
-  if (cpu.celsius >= 80) return { id, title, status: 'warn', message: `${msg}: near the throttling limit (80-85 °C)`, fix: 'Add a heatsink or fan.', details };
+  if (cpu.celsius >= 85)
+    return {
+      id,
+      title,
+      status: 'fail',
+      message: `${msg}: at the throttling limit`,
+      fix: 'Add a heatsink or fan; give the case airflow.',
+      details,
+    };
+  if (cpu.celsius >= 80)
+    return {
+      id,
+      title,
+      status: 'warn',
+      message: `${msg}: near the throttling limit (80-85 °C)`,
+      fix: 'Add a heatsink or fan.',
+      details,
+    };
   return { id, title, status: 'ok', message: msg, details };
 };
 
@@ -312,7 +436,11 @@ export function decodeThrottled(text: string): { value: number; now: string[]; p
   if (!m) return null;
   const value = Number(m[1]);
   const set = THROTTLE_BITS.filter(([bit]) => (value & (1 << bit)) !== 0);
-  return { value, now: set.filter(([bit]) => bit < 16).map(([, n]) => n), past: set.filter(([bit]) => bit >= 16).map(([, n]) => n) };
+  return {
+    value,
+    now: set.filter(([bit]) => bit < 16).map(([, n]) => n),
+    past: set.filter(([bit]) => bit >= 16).map(([, n]) => n),
+  };
 }
 
 export const checkThrottling: Check = async ({ sys, board }) => {
@@ -320,15 +448,40 @@ export const checkThrottling: Check = async ({ sys, board }) => {
   const title = 'Power and throttling';
   if (!onPi(board)) return notPi(id, title);
   const r = await sys.exec('vcgencmd', ['get_throttled'], 5000);
-  if (!r.found) return { id, title, status: 'skip', message: 'vcgencmd not found', fix: 'sudo apt install libraspberrypi-bin' };
+  if (!r.found)
+    return { id, title, status: 'skip', message: 'vcgencmd not found', fix: 'sudo apt install libraspberrypi-bin' };
   const d = decodeThrottled(r.stdout);
-  if (!d) return { id, title, status: 'warn', message: `unexpected vcgencmd output: ${(r.stdout + r.stderr).trim().slice(0, 120)}` };
+  if (!d)
+    return {
+      id,
+      title,
+      status: 'warn',
+      message: `unexpected vcgencmd output: ${(r.stdout + r.stderr).trim().slice(0, 120)}`,
+    };
   const hex = `0x${d.value.toString(16)}`;
   const details = { throttled: hex, now: d.now, past: d.past };
-  const power = 'Use the official power supply (Zero 2 W 5.1 V 2.5 A, Pi 4 5.1 V 3 A, Pi 5 5.1 V 5 A) and a short, thick cable.';
-  if (d.now.includes('under-voltage now')) return { id, title, status: 'fail', message: `${hex}: ${d.now.join(', ')}`, fix: power, details };
-  if (d.now.length) return { id, title, status: 'warn', message: `${hex}: ${d.now.join(', ')}`, fix: 'Add a heatsink or fan; check the power supply.', details };
-  if (d.past.length) return { id, title, status: 'warn', message: `${hex}: since boot, ${d.past.join(', ')}`, fix: d.past.some((p) => p.startsWith('under')) ? power : 'Add a heatsink or fan.', details };
+  const power =
+    'Use the official power supply (Zero 2 W 5.1 V 2.5 A, Pi 4 5.1 V 3 A, Pi 5 5.1 V 5 A) and a short, thick cable.';
+  if (d.now.includes('under-voltage now'))
+    return { id, title, status: 'fail', message: `${hex}: ${d.now.join(', ')}`, fix: power, details };
+  if (d.now.length)
+    return {
+      id,
+      title,
+      status: 'warn',
+      message: `${hex}: ${d.now.join(', ')}`,
+      fix: 'Add a heatsink or fan; check the power supply.',
+      details,
+    };
+  if (d.past.length)
+    return {
+      id,
+      title,
+      status: 'warn',
+      message: `${hex}: since boot, ${d.past.join(', ')}`,
+      fix: d.past.some((p) => p.startsWith('under')) ? power : 'Add a heatsink or fan.',
+      details,
+    };
   return { id, title, status: 'ok', message: `${hex}: no under-voltage or throttling since boot`, details };
 };
 
@@ -349,9 +502,20 @@ export const checkClock: Check = async ({ sys }) => {
   const r = await sys.exec('timedatectl', ['show', '-p', 'NTPSynchronized', '--value'], 5000);
   const synced = r.found && r.code === 0 ? r.stdout.trim() : null;
   if (synced === 'no') {
-    return { id, title, status: 'warn', message: `${iso}, not synchronised by NTP yet`, fix: 'Check the network; `timedatectl timesync-status`; sudo systemctl restart systemd-timesyncd.' };
+    return {
+      id,
+      title,
+      status: 'warn',
+      message: `${iso}, not synchronised by NTP yet`,
+      fix: 'Check the network; `timedatectl timesync-status`; sudo systemctl restart systemd-timesyncd.',
+    };
   }
-  return { id, title, status: 'ok', message: synced === 'yes' ? `${iso}, NTP synchronised` : `${iso} (NTP state unknown)` };
+  return {
+    id,
+    title,
+    status: 'ok',
+    message: synced === 'yes' ? `${iso}, NTP synchronised` : `${iso} (NTP state unknown)`,
+  };
 };
 
 export const ALL_CHECKS: Check[] = [

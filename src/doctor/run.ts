@@ -15,14 +15,22 @@ export interface DoctorOptions {
 
 /** Runs every check; a check that throws is reported as a failure of that check, never as a crash. */
 export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
-  const board: BoardInfo = await detectBoard({ model: opts.sys.paths.deviceTreeModel, meminfo: opts.sys.paths.meminfo });
+  const board: BoardInfo = await detectBoard({
+    model: opts.sys.paths.deviceTreeModel,
+    meminfo: opts.sys.paths.meminfo,
+  });
   const ctx: DoctorContext = { sys: opts.sys, config: opts.config, board, manifestFile: opts.manifestFile };
   const checks: CheckResult[] = opts.configCheck ? [opts.configCheck] : [];
   for (const check of ALL_CHECKS) {
     try {
       checks.push(await check(ctx));
     } catch (e) {
-      checks.push({ id: check.name.replace(/^check/, '').toLowerCase(), title: check.name, status: 'fail', message: `check crashed: ${errorMessage(e)}` });
+      checks.push({
+        id: check.name.replace(/^check/, '').toLowerCase(),
+        title: check.name,
+        status: 'fail',
+        message: `check crashed: ${errorMessage(e)}`,
+      });
     }
   }
   const summary: Record<CheckStatus, number> = { ok: 0, warn: 0, fail: 0, skip: 0 };
@@ -39,7 +47,8 @@ export function formatReport(r: DoctorReport): string[] {
   const width = Math.max(...r.checks.map((c) => c.title.length));
   for (const c of r.checks) {
     lines.push(`  ${LABEL[c.status].padEnd(4)}  ${c.title.padEnd(width)}  ${c.message}`);
-    if (c.fix && (c.status === 'warn' || c.status === 'fail')) lines.push(`  ${''.padEnd(4)}  ${''.padEnd(width)}  fix: ${c.fix}`);
+    if (c.fix && (c.status === 'warn' || c.status === 'fail'))
+      lines.push(`  ${''.padEnd(4)}  ${''.padEnd(width)}  fix: ${c.fix}`);
   }
   const s = r.summary;
   lines.push(`${s.ok} ok, ${s.warn} warning(s), ${s.fail} failure(s), ${s.skip} skipped`);

@@ -50,20 +50,25 @@ export interface DoctorSystem {
 export function execRunner(env: NodeJS.ProcessEnv = process.env): Exec {
   return (command, args, timeoutMs = 10_000) =>
     new Promise((resolve) => {
-      execFile(command, args, { env, timeout: timeoutMs, maxBuffer: 1 << 20, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-        const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: number | string }) | null;
-        if (e && e.code === 'ENOENT') {
-          resolve({ found: false, code: null, stdout: '', stderr: '', timedOut: false });
-          return;
-        }
-        resolve({
-          found: true,
-          code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
-          stdout: String(stdout),
-          stderr: String(stderr),
-          timedOut: Boolean(e?.killed),
-        });
-      });
+      execFile(
+        command,
+        args,
+        { env, timeout: timeoutMs, maxBuffer: 1 << 20, killSignal: 'SIGKILL' },
+        (err, stdout, stderr) => {
+          const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: number | string }) | null;
+          if (e && e.code === 'ENOENT') {
+            resolve({ found: false, code: null, stdout: '', stderr: '', timedOut: false });
+            return;
+          }
+          resolve({
+            found: true,
+            code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
+            stdout: String(stdout),
+            stderr: String(stderr),
+            timedOut: Boolean(e?.killed),
+          });
+        },
+      );
     });
 }
 

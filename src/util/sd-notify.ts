@@ -156,7 +156,11 @@ export class SdNotify {
     this.windowMaxLag = 0;
     if (lag > this.lagLimitMs) {
       this.skipped++;
-      if (!this.lagging) this.log.warn('event loop stalled: watchdog ping withheld', { lagMs: Math.round(lag), limitMs: this.lagLimitMs });
+      if (!this.lagging)
+        this.log.warn('event loop stalled: watchdog ping withheld', {
+          lagMs: Math.round(lag),
+          limitMs: this.lagLimitMs,
+        });
       this.lagging = true;
       return;
     }

@@ -7,7 +7,7 @@ import { CameraComponent } from '../../src/capture/camera-component.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import { EventBus } from '../../src/events.js';
 import { configureLogging } from '../../src/util/logger.js';
-import { ensureBuilt, isAlive, repoRoot, tempDir, waitFor } from '../hw/camera/helpers.js';
+import { cameraProcessesOf, ensureBuilt, repoRoot, tempDir, waitFor } from '../hw/camera/helpers.js';
 
 let dir: string;
 let comp: CameraComponent | undefined;
@@ -20,20 +20,6 @@ afterEach(async () => {
   comp = undefined;
   if (dir) await fs.rm(dir, { recursive: true, force: true });
 });
-
-/** Pids of camera processes (fake rpicam apps) whose command line mentions this test's folder. */
-async function cameraProcessesOf(marker: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const p of await fs.readdir('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    const [cmd, env] = await Promise.all([
-      fs.readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => ''),
-      fs.readFile(`/proc/${p}/environ`, 'utf8').catch(() => ''),
-    ]);
-    if (cmd.includes('fake-rpicam') && env.includes(marker) && isAlive(Number(p))) pids.push(Number(p));
-  }
-  return pids;
-}
 
 describe('kill -9 of the daemon during captures', () => {
   it('leaves no camera process behind, no partial photo listed, and the next daemon starts cleanly', async () => {

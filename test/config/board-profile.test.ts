@@ -1,9 +1,15 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyBoardProfile, classifyModel, detectBoard, parseMemTotalMB, profileFor } from '../../src/config/board-profile.js';
+import { parse } from 'yaml';
+import {
+  applyBoardProfile,
+  classifyModel,
+  detectBoard,
+  parseMemTotalMB,
+  profileFor,
+} from '../../src/config/board-profile.js';
 import { defaultConfig } from '../../src/config/load.js';
 import { validateConfigObject } from '../../src/config/validate.js';
 
@@ -19,7 +25,10 @@ afterEach(async () => {
 async function fakeProc(model: string | null, memKb: number) {
   const paths = { model: path.join(dir, 'model'), meminfo: path.join(dir, 'meminfo') };
   if (model !== null) await fs.writeFile(paths.model, `${model}\0`);
-  await fs.writeFile(paths.meminfo, `MemTotal:       ${memKb} kB\nMemFree:          100000 kB\nMemAvailable:   200000 kB\n`);
+  await fs.writeFile(
+    paths.meminfo,
+    `MemTotal:       ${memKb} kB\nMemFree:          100000 kB\nMemAvailable:   200000 kB\n`,
+  );
   return paths;
 }
 
@@ -62,8 +71,18 @@ describe('board detection', () => {
 describe('profiles', () => {
   it('gives a Zero 2 W two threads, no arena, a small preview, no live filters and a small sharp cache', () => {
     const p = profileFor({ id: 'zero2w', model: 'Raspberry Pi Zero 2 W Rev 1.0', memTotalMB: 418 });
-    expect(p.overrides).toMatchObject({ 'vision.threads': 2, 'vision.memArena': false, 'camera.preview.width': 480, 'camera.preview.height': 360, 'filters.workers': 1 });
-    expect(p.runtime).toEqual({ liveFilters: 'none', sharpCache: { memory: 16, files: 0, items: 20 }, sharpConcurrency: 1 });
+    expect(p.overrides).toMatchObject({
+      'vision.threads': 2,
+      'vision.memArena': false,
+      'camera.preview.width': 480,
+      'camera.preview.height': 360,
+      'filters.workers': 1,
+    });
+    expect(p.runtime).toEqual({
+      liveFilters: 'none',
+      sharpCache: { memory: 16, files: 0, items: 20 },
+      sharpConcurrency: 1,
+    });
   });
 
   it('gives a Pi 5 more threads, the arena and all live filters', () => {
@@ -92,7 +111,11 @@ describe('profiles', () => {
   it('every profile yields a config the schema accepts', () => {
     for (const id of ['zero2w', 'pi3', 'pi4', 'pi5'] as const) {
       for (const mem of [400, 900, 4000]) {
-        const { config } = applyBoardProfile(defaultConfig(), profileFor({ id, model: 'Raspberry Pi', memTotalMB: mem }), null);
+        const { config } = applyBoardProfile(
+          defaultConfig(),
+          profileFor({ id, model: 'Raspberry Pi', memTotalMB: mem }),
+          null,
+        );
         const result = validateConfigObject(config);
         expect(result.errors, `${id}/${mem}`).toEqual([]);
       }

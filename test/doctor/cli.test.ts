@@ -32,17 +32,29 @@ afterEach(async () => {
 const onThisMachinePi = existsSync('/proc/device-tree/model');
 
 describe('pinhole doctor (built CLI, this machine)', () => {
-  it.skipIf(onThisMachinePi)('reports "not a Raspberry Pi", skips Pi-only checks and exits 0 when models verify', async () => {
-    const cfg = path.join(dir, 'config.yaml');
-    await fs.writeFile(cfg, `dataDir: ${dir}\nmodels:\n  dir: ${sharedModels}\n`);
-    const r = await runCli(['doctor', '--json', '--config', cfg]);
-    const report = JSON.parse(r.stdout) as DoctorReport;
-    expect(report.board.id).toBe('not-pi');
-    const status = Object.fromEntries(report.checks.map((c) => [c.id, c.status]));
-    expect(status).toMatchObject({ config: 'ok', board: 'skip', camera: 'skip', gpio: 'skip', groups: 'skip', throttling: 'skip', models: 'ok', 'os-64bit': 'ok' });
-    expect(r.code).toBe(report.ok ? 0 : 1);
-    expect(report.ok, JSON.stringify(report.checks.filter((c) => c.status === 'fail'))).toBe(true);
-  });
+  it.skipIf(onThisMachinePi)(
+    'reports "not a Raspberry Pi", skips Pi-only checks and exits 0 when models verify',
+    async () => {
+      const cfg = path.join(dir, 'config.yaml');
+      await fs.writeFile(cfg, `dataDir: ${dir}\nmodels:\n  dir: ${sharedModels}\n`);
+      const r = await runCli(['doctor', '--json', '--config', cfg]);
+      const report = JSON.parse(r.stdout) as DoctorReport;
+      expect(report.board.id).toBe('not-pi');
+      const status = Object.fromEntries(report.checks.map((c) => [c.id, c.status]));
+      expect(status).toMatchObject({
+        config: 'ok',
+        board: 'skip',
+        camera: 'skip',
+        gpio: 'skip',
+        groups: 'skip',
+        throttling: 'skip',
+        models: 'ok',
+        'os-64bit': 'ok',
+      });
+      expect(r.code).toBe(report.ok ? 0 : 1);
+      expect(report.ok, JSON.stringify(report.checks.filter((c) => c.status === 'fail'))).toBe(true);
+    },
+  );
 
   it('reports an invalid config as a failed check, keeps checking, and exits 1', async () => {
     const cfg = path.join(dir, 'config.yaml');

@@ -46,21 +46,36 @@ interface PiOpts {
 async function fakePi(o: PiOpts = {}): Promise<DoctorSystem> {
   const model = o.model === undefined ? 'Raspberry Pi 4 Model B Rev 1.5' : o.model;
   if (model !== null) await write('proc/device-tree/model', `${model}\0`);
-  await write('proc/meminfo', `MemTotal:        3884000 kB\nMemFree:          100000 kB\nMemAvailable:   ${o.memAvailKb ?? 3000000} kB\nSwapTotal:        102396 kB\nSwapFree:         102396 kB\n`);
+  await write(
+    'proc/meminfo',
+    `MemTotal:        3884000 kB\nMemFree:          100000 kB\nMemAvailable:   ${o.memAvailKb ?? 3000000} kB\nSwapTotal:        102396 kB\nSwapFree:         102396 kB\n`,
+  );
   await write('sys/class/gpio/gpiochip512/label', 'pinctrl-bcm2711\n');
   await write('sys/class/gpio/gpiochip512/base', '512\n');
   await write('sys/class/gpio/gpiochip504/label', 'raspberrypi-exp-gpio\n');
   await write('sys/class/gpio/gpiochip504/base', '504\n');
   await write('sys/class/thermal/thermal_zone0/type', 'cpu-thermal\n');
   await write('sys/class/thermal/thermal_zone0/temp', `${o.tempMilli ?? 48300}\n`);
-  await write('etc/group', `root:x:0:\nvideo:x:44:${o.groupMembers ?? 'pi,pinhole'}\ngpio:x:997:${o.groupMembers ?? 'pi,pinhole'}\npinhole:x:996:${o.groupMembers ?? 'pi'}\n`);
+  await write(
+    'etc/group',
+    `root:x:0:\nvideo:x:44:${o.groupMembers ?? 'pi,pinhole'}\ngpio:x:997:${o.groupMembers ?? 'pi,pinhole'}\npinhole:x:996:${o.groupMembers ?? 'pi'}\n`,
+  );
   const bin = path.join(dir, 'bin');
   await fs.mkdir(bin, { recursive: true });
   if (o.camera !== null) {
     await write('camera-list.txt', o.camera ?? LIST_ONE_CAMERA);
-    await write('bin/rpicam-hello', `#!/bin/sh\n[ "$1" = --list-cameras ] || exit 2\nexec /bin/cat '${path.join(dir, 'camera-list.txt')}'\n`, 0o755);
+    await write(
+      'bin/rpicam-hello',
+      `#!/bin/sh\n[ "$1" = --list-cameras ] || exit 2\nexec /bin/cat '${path.join(dir, 'camera-list.txt')}'\n`,
+      0o755,
+    );
   }
-  if (o.throttled !== null) await write('bin/vcgencmd', `#!/bin/sh\n[ "$1" = get_throttled ] && echo 'throttled=${o.throttled ?? '0x0'}'\n`, 0o755);
+  if (o.throttled !== null)
+    await write(
+      'bin/vcgencmd',
+      `#!/bin/sh\n[ "$1" = get_throttled ] && echo 'throttled=${o.throttled ?? '0x0'}'\n`,
+      0o755,
+    );
   await write('bin/timedatectl', `#!/bin/sh\necho ${o.ntp ?? 'yes'}\n`, 0o755);
   return {
     paths: {
@@ -125,7 +140,10 @@ describe('pinhole doctor on a fake Pi', () => {
     expect(byId(r, 'throttling').message).toContain('under-voltage now');
     expect(byId(r, 'throttling').fix).toContain('power supply');
     r = await runDoctor({ sys: await fakePi({ throttled: '0x50000' }), config: piConfig() });
-    expect(byId(r, 'throttling')).toMatchObject({ status: 'warn', message: expect.stringContaining('since boot, under-voltage has occurred') });
+    expect(byId(r, 'throttling')).toMatchObject({
+      status: 'warn',
+      message: expect.stringContaining('since boot, under-voltage has occurred'),
+    });
   });
 
   it('reports missing GPIO chip, groups, hot CPU, unset clock and a corrupt model', async () => {
@@ -133,17 +151,35 @@ describe('pinhole doctor on a fake Pi', () => {
     await fs.rm(path.join(dir, 'sys/class/gpio/gpiochip512'), { recursive: true });
     const models = path.join(dir, 'models');
     await fs.mkdir(models);
-    for (const f of await fs.readdir(sharedModels)) if (f.endsWith('.onnx')) await fs.copyFile(path.join(sharedModels, f), path.join(models, f));
+    for (const f of await fs.readdir(sharedModels))
+      if (f.endsWith('.onnx')) await fs.copyFile(path.join(sharedModels, f), path.join(models, f));
     const victim = path.join(models, 'yunet_n_dynamic.onnx');
     const bytes = await fs.readFile(victim);
     bytes[1000] ^= 0xff; // same size, wrong hash
     await fs.writeFile(victim, bytes);
-    const r = await runDoctor({ sys: { ...sys, now: () => new Date('1970-01-01T00:01:00Z') }, config: piConfig((c) => (c.models.dir = models)) });
-    expect(byId(r, 'gpio')).toMatchObject({ status: 'fail', message: expect.stringContaining('found: raspberrypi-exp-gpio') });
-    expect(byId(r, 'groups')).toMatchObject({ status: 'warn', fix: 'sudo usermod -aG video,gpio,pinhole pi  # then log out and back in' });
+    const r = await runDoctor({
+      sys: { ...sys, now: () => new Date('1970-01-01T00:01:00Z') },
+      config: piConfig((c) => {
+        c.models.dir = models;
+      }),
+    });
+    expect(byId(r, 'gpio')).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('found: raspberrypi-exp-gpio'),
+    });
+    expect(byId(r, 'groups')).toMatchObject({
+      status: 'warn',
+      fix: 'sudo usermod -aG video,gpio,pinhole pi  # then log out and back in',
+    });
     expect(byId(r, 'temperature').status).toBe('fail');
-    expect(byId(r, 'clock')).toMatchObject({ status: 'fail', message: expect.stringContaining('1970-01-01T00:01:00Z') });
-    expect(byId(r, 'models')).toMatchObject({ status: 'fail', message: expect.stringContaining('yunet_n_dynamic.onnx sha256') });
+    expect(byId(r, 'clock')).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('1970-01-01T00:01:00Z'),
+    });
+    expect(byId(r, 'models')).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('yunet_n_dynamic.onnx sha256'),
+    });
     expect(r.ok).toBe(false);
   });
 
@@ -151,9 +187,20 @@ describe('pinhole doctor on a fake Pi', () => {
     const models = path.join(dir, 'models');
     await fs.mkdir(models);
     await fs.copyFile(path.join(sharedModels, 'yunet_s_dynamic.onnx'), path.join(models, 'yunet_s_dynamic.onnx'));
-    let r = await runDoctor({ sys: await fakePi(), config: piConfig((c) => (c.models.dir = models)) });
+    let r = await runDoctor({
+      sys: await fakePi(),
+      config: piConfig((c) => {
+        c.models.dir = models;
+      }),
+    });
     expect(byId(r, 'models')).toMatchObject({ status: 'warn', fix: 'sudo pinhole models install' });
-    r = await runDoctor({ sys: await fakePi(), config: piConfig((c) => ((c.models.dir = models), (c.vision.faces.model = 'yunet_n_dynamic'))) });
+    r = await runDoctor({
+      sys: await fakePi(),
+      config: piConfig((c) => {
+        c.models.dir = models;
+        c.vision.faces.model = 'yunet_n_dynamic';
+      }),
+    });
     expect(byId(r, 'models').status).toBe('fail');
   });
 
@@ -166,8 +213,14 @@ describe('pinhole doctor on a fake Pi', () => {
 
   it('uses the low-disk threshold from storage.minFreeMB', async () => {
     const sys = await fakePi();
-    const r = await runDoctor({ sys: { ...sys, statfs: async () => ({ freeBytes: 100 * 2 ** 20, totalBytes: 8 * 2 ** 30 }) }, config: piConfig() });
-    expect(byId(r, 'disk')).toMatchObject({ status: 'fail', message: expect.stringContaining('below storage.minFreeMB (200 MB)') });
+    const r = await runDoctor({
+      sys: { ...sys, statfs: async () => ({ freeBytes: 100 * 2 ** 20, totalBytes: 8 * 2 ** 30 }) },
+      config: piConfig(),
+    });
+    expect(byId(r, 'disk')).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('below storage.minFreeMB (200 MB)'),
+    });
   });
 });
 

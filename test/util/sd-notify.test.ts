@@ -9,7 +9,14 @@ import { SdNotify } from '../../src/util/sd-notify.js';
 function recordingLogger() {
   const lines: string[] = [];
   const mk = (level: string) => (msg: string) => lines.push(`${level} ${msg}`);
-  const logger: Logger = { namespace: 'test', debug: mk('debug'), info: mk('info'), warn: mk('warn'), error: mk('error'), child: () => logger };
+  const logger: Logger = {
+    namespace: 'test',
+    debug: mk('debug'),
+    info: mk('info'),
+    warn: mk('warn'),
+    error: mk('error'),
+    child: () => logger,
+  };
   return { logger, lines };
 }
 
@@ -40,7 +47,10 @@ describe('SdNotify', () => {
 
   it('sends READY=1 with a one-line STATUS', async () => {
     const calls: string[][] = [];
-    const n = new SdNotify({ env: { NOTIFY_SOCKET: '/run/x' }, run: async (cmd, args) => void calls.push([cmd, ...args]) });
+    const n = new SdNotify({
+      env: { NOTIFY_SOCKET: '/run/x' },
+      run: async (cmd, args) => void calls.push([cmd, ...args]),
+    });
     await n.ready('web UI on\nport 8080');
     await n.stopping();
     expect(calls).toEqual([
@@ -51,16 +61,28 @@ describe('SdNotify', () => {
 
   it('never throws when systemd-notify fails, and warns once', async () => {
     const { logger, lines } = recordingLogger();
-    const n = new SdNotify({ env: { NOTIFY_SOCKET: '/run/x' }, run: async () => Promise.reject(new Error('boom')), logger });
+    const n = new SdNotify({
+      env: { NOTIFY_SOCKET: '/run/x' },
+      run: async () => Promise.reject(new Error('boom')),
+      logger,
+    });
     await expect(n.ready()).resolves.toBeUndefined();
     await expect(n.status('x')).resolves.toBeUndefined();
     expect(lines.filter((l) => l.startsWith('warn systemd-notify failed'))).toHaveLength(1);
   });
 
   it('ignores a watchdog addressed to another process (WATCHDOG_PID)', () => {
-    const n = new SdNotify({ env: { NOTIFY_SOCKET: '/run/x', WATCHDOG_USEC: '2000000', WATCHDOG_PID: '1' }, pid: 4242, run: async () => {} });
+    const n = new SdNotify({
+      env: { NOTIFY_SOCKET: '/run/x', WATCHDOG_USEC: '2000000', WATCHDOG_PID: '1' },
+      pid: 4242,
+      run: async () => {},
+    });
     expect(n.watchdogEnabled).toBe(false);
-    const mine = new SdNotify({ env: { NOTIFY_SOCKET: '/run/x', WATCHDOG_USEC: '2000000', WATCHDOG_PID: '4242' }, pid: 4242, run: async () => {} });
+    const mine = new SdNotify({
+      env: { NOTIFY_SOCKET: '/run/x', WATCHDOG_USEC: '2000000', WATCHDOG_PID: '4242' },
+      pid: 4242,
+      run: async () => {},
+    });
     expect(mine.watchdogEnabled).toBe(true);
     expect(mine.stats().pingIntervalMs).toBe(1000);
   });
@@ -112,27 +134,30 @@ describe('SdNotify', () => {
     n.stopWatchdog();
   });
 
-  it.skipIf(!has('systemd-notify') || !has('python3'))('reaches a real notify socket through systemd-notify', async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pinhole-sdnotify-'));
-    const sock = path.join(dir, 'notify.sock');
-    const py = spawn('python3', [
-      '-c',
-      'import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint("bound",flush=True)\ns.settimeout(10)\nprint(s.recv(4096).decode(),flush=True)',
-      sock,
-    ]);
-    try {
-      let out = '';
-      py.stdout.on('data', (d) => {
-        out += String(d);
-      });
-      await vi.waitFor(() => expect(out).toContain('bound'), { timeout: 5000 });
-      const n = new SdNotify({ env: { NOTIFY_SOCKET: sock } });
-      await n.ready('up');
-      await vi.waitFor(() => expect(out).toContain('READY=1'), { timeout: 5000 });
-      expect(out).toContain('STATUS=up');
-    } finally {
-      py.kill();
-      await fs.rm(dir, { recursive: true, force: true });
-    }
-  });
+  it.skipIf(!has('systemd-notify') || !has('python3'))(
+    'reaches a real notify socket through systemd-notify',
+    async () => {
+      const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pinhole-sdnotify-'));
+      const sock = path.join(dir, 'notify.sock');
+      const py = spawn('python3', [
+        '-c',
+        'import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint("bound",flush=True)\ns.settimeout(10)\nprint(s.recv(4096).decode(),flush=True)',
+        sock,
+      ]);
+      try {
+        let out = '';
+        py.stdout.on('data', (d) => {
+          out += String(d);
+        });
+        await vi.waitFor(() => expect(out).toContain('bound'), { timeout: 5000 });
+        const n = new SdNotify({ env: { NOTIFY_SOCKET: sock } });
+        await n.ready('up');
+        await vi.waitFor(() => expect(out).toContain('READY=1'), { timeout: 5000 });
+        expect(out).toContain('STATUS=up');
+      } finally {
+        py.kill();
+        await fs.rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

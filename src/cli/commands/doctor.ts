@@ -1,8 +1,8 @@
-import { type ConfigLocation, locateConfig } from '../../config/locate.js';
 import { defaultConfig, loadConfigFile } from '../../config/load.js';
+import { type ConfigLocation, locateConfig } from '../../config/locate.js';
 import type { PinholeConfig } from '../../config/schema.js';
-import { realSystem } from '../../doctor/system.js';
 import { formatReport, runDoctor } from '../../doctor/run.js';
+import { realSystem } from '../../doctor/system.js';
 import type { CheckResult } from '../../doctor/types.js';
 import { ConfigError, errorMessage } from '../../util/errors.js';
 import type { CliCommand } from '../types.js';
@@ -43,7 +43,8 @@ async function configForDoctor(flag?: string): Promise<{ config: PinholeConfig; 
 
 export const command: CliCommand = {
   name: 'doctor',
-  summary: 'Check camera, GPIO, groups, models, OS, disk, memory, temperature, power and clock, with a fix for each problem',
+  summary:
+    'Check camera, GPIO, groups, models, OS, disk, memory, temperature, power and clock, with a fix for each problem',
   usage: '[--json]',
   help: 'Exit status 0 when no check fails (warnings allowed), 1 otherwise. Off a Raspberry Pi the Pi-only checks are skipped.',
   options: { json: { type: 'boolean' } },

@@ -11,6 +11,7 @@ interface Slot {
   pending?: Frame;
   dropped: number;
   delivered: number;
+  passive: boolean;
 }
 
 /**
@@ -45,12 +46,15 @@ export class FrameHub implements FrameSource {
     this.last = undefined;
   }
 
+  /** Active subscribers only: passive ones (live face detection) ride along but never keep the preview running. */
   get subscriberCount(): number {
-    return this.slots.size;
+    let n = 0;
+    for (const s of this.slots) if (!s.passive) n++;
+    return n;
   }
 
-  subscribe(consumer: FrameConsumer): () => void {
-    const slot: Slot = { consumer, busy: false, dropped: 0, delivered: 0 };
+  subscribe(consumer: FrameConsumer, opts: { passive?: boolean } = {}): () => void {
+    const slot: Slot = { consumer, busy: false, dropped: 0, delivered: 0, passive: opts.passive === true };
     this.slots.add(slot);
     this.notifyCount();
     return () => {
@@ -75,9 +79,10 @@ export class FrameHub implements FrameSource {
   }
 
   private notifyCount(): void {
+    const count = this.subscriberCount;
     for (const l of this.subscriberListeners) {
       try {
-        l(this.slots.size);
+        l(count);
       } catch (e) {
         log.error('subscriber listener failed', { error: e });
       }

@@ -12,15 +12,31 @@ const log = createLogger('camera.pidfile');
  * new daemon would only ever see "camera busy".
  */
 export class CameraPidFile {
+  /** Writes and clears run in call order: a slow write must not resurrect a pid file cleared after it. */
+  private chain: Promise<void> = Promise.resolve();
+
   constructor(readonly file: string) {}
 
-  async write(pid: number): Promise<void> {
-    await fs.mkdir(path.dirname(this.file), { recursive: true });
-    await writeFileAtomic(this.file, `${pid}\n`);
+  write(pid: number): Promise<void> {
+    return this.enqueue(async () => {
+      await fs.mkdir(path.dirname(this.file), { recursive: true });
+      await writeFileAtomic(this.file, `${pid}\n`);
+    });
   }
 
-  async clear(): Promise<void> {
-    await fs.rm(this.file, { force: true });
+  clear(): Promise<void> {
+    return this.enqueue(() => fs.rm(this.file, { force: true }));
+  }
+
+  /** Resolves when every queued write/clear is done. */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
+  private enqueue(op: () => Promise<void>): Promise<void> {
+    const r = this.chain.then(op, op);
+    this.chain = r.catch(() => undefined);
+    return r;
   }
 
   /** Stops a leftover camera process named in the pid file. Returns its pid if one was found and stopped. */

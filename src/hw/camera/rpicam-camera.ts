@@ -105,6 +105,7 @@ export class RpicamCamera implements CameraDriver {
     this.unsubscribeCount?.();
     this.clearTimers();
     await this.lock.run(() => this.stopOwner());
+    await this.pidFile.clear();
     this.frames.clear();
     this.setState('stopped', null);
   }

@@ -50,8 +50,11 @@ export type FrameConsumer = (frame: Frame) => void | Promise<void>;
 export interface FrameSource {
   /** The newest frame, if any (for snapshots and the first frame of a new stream). */
   latest(): Frame | undefined;
-  /** Returns the unsubscribe function. Subscribing wakes the preview up when it is idle (strategy `signal`). */
-  subscribe(consumer: FrameConsumer): () => void;
+  /**
+   * Returns the unsubscribe function. Subscribing wakes the preview up when it is idle (strategy `signal`); a
+   * `passive` subscriber (live face detection) gets frames only while someone else keeps the preview running.
+   */
+  subscribe(consumer: FrameConsumer, opts?: { passive?: boolean }): () => void;
   readonly subscriberCount: number;
 }
 

@@ -88,3 +88,17 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** Pids of camera processes (fake rpicam apps) whose command line mentions this test's folder. */
+export async function cameraProcessesOf(marker: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const p of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    const [cmd, env] = await Promise.all([
+      fs.readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => ''),
+      fs.readFile(`/proc/${p}/environ`, 'utf8').catch(() => ''),
+    ]);
+    if (cmd.includes('fake-rpicam') && env.includes(marker) && isAlive(Number(p))) pids.push(Number(p));
+  }
+  return pids;
+}
