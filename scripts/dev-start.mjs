@@ -23,7 +23,8 @@ function newestMtime(dir) {
   return newest;
 }
 
-const builtAt = existsSync(cli) && existsSync(path.join(root, 'dist', 'web-ui', 'index.html')) ? statSync(cli).mtimeMs : 0;
+const builtAt =
+  existsSync(cli) && existsSync(path.join(root, 'dist', 'web-ui', 'index.html')) ? statSync(cli).mtimeMs : 0;
 const sourcesAt = Math.max(newestMtime(path.join(root, 'src')), newestMtime(path.join(root, 'web-ui', 'src')));
 if (builtAt < sourcesAt) {
   say('building (tsc + web UI)…');
@@ -67,9 +68,15 @@ storage:
 }
 
 const modelsDir = path.join(dev, 'models');
-if (existsSync(path.join(shared, 'models')) && (!existsSync(modelsDir) || readdirSync(modelsDir).filter((f) => f.endsWith('.onnx')).length === 0)) {
+if (
+  existsSync(path.join(shared, 'models')) &&
+  (!existsSync(modelsDir) || readdirSync(modelsDir).filter((f) => f.endsWith('.onnx')).length === 0)
+) {
   say('installing models from ../shared/models…');
-  spawnSync(process.execPath, [cli, 'models', 'install', '--from', path.join(shared, 'models'), '--config', cfgFile], { cwd: root, stdio: 'inherit' });
+  spawnSync(process.execPath, [cli, 'models', 'install', '--from', path.join(shared, 'models'), '--config', cfgFile], {
+    cwd: root,
+    stdio: 'inherit',
+  });
 }
 
 const child = spawn(process.execPath, [cli, 'run', '--dev', '--config', cfgFile], {

@@ -7,21 +7,21 @@ import type { PinholeConfig } from './config/schema.js';
 import type { ConfigStore } from './config/store.js';
 import { ControlServer } from './control/server.js';
 import type { EventBus } from './events.js';
-import { filterDepsFromConfig } from './filters/setup.js';
 import { FilterJobs } from './filters/jobs.js';
+import { filterDepsFromConfig } from './filters/setup.js';
 import type { ButtonActionHandlers } from './hw/gpio/actions.js';
 import { GpioComponent } from './hw/gpio/gpio-component.js';
 import { ledStateForCamera } from './hw/gpio/led-state.js';
 import { requestPoweroff } from './hw/gpio/poweroff.js';
 import { type ComponentFactory, Lifecycle } from './lifecycle.js';
 import { powerActions, realProbe } from './system/status.js';
+import { writeFileAtomic } from './util/atomic-write.js';
 import { errorMessage, UnavailableError } from './util/errors.js';
 import { createLogger } from './util/logger.js';
-import { embedFaceRegions } from './vision/xmp.js';
 import { LiveFaces } from './vision/live-faces.js';
-import { createWebServices } from './web-services.js';
+import { embedFaceRegions } from './vision/xmp.js';
 import { createWebServer, type WebServer } from './web/server.js';
-import { writeFileAtomic } from './util/atomic-write.js';
+import { createWebServices } from './web-services.js';
 
 const log = createLogger('app');
 
@@ -113,13 +113,17 @@ export class App {
       {
         name: 'gpio',
         optional: true,
-        create: (cfg) => new GpioComponent({ config: cfg, bus: this.bus, handlers: this.buttonHandlers(), initialLedState: 'busy' }),
+        create: (cfg) =>
+          new GpioComponent({ config: cfg, bus: this.bus, handlers: this.buttonHandlers(), initialLedState: 'busy' }),
       },
       {
         name: 'web',
         optional: true,
         create: (cfg) => {
-          this.web = createWebServer(cfg, createWebServices(this, this.store, this.bus, realProbe(), powerActions(this.opts.dev)));
+          this.web = createWebServer(
+            cfg,
+            createWebServices(this, this.store, this.bus, realProbe(), powerActions(this.opts.dev)),
+          );
           return this.web.component;
         },
       },
@@ -130,7 +134,12 @@ export class App {
   private variantTarget() {
     return {
       sourcePath: async (photoId: string) => this.camera().gallery.filePath(photoId),
-      writeVariant: async (photoId: string, name: string, tmp: string, info: { recipe: string; params: unknown; ms: number }) => {
+      writeVariant: async (
+        photoId: string,
+        name: string,
+        tmp: string,
+        info: { recipe: string; params: unknown; ms: number },
+      ) => {
         try {
           await this.camera().gallery.writeVariant(photoId, name, await fs.readFile(tmp), info);
         } finally {
@@ -199,7 +208,14 @@ export class App {
     const file = gallery.filePath(id);
     const result = await faces.detectPhoto(file);
     if (!result) return;
-    await gallery.update(id, { faces: { detector: this.store.config.vision.faces.model, width: result.width, height: result.height, items: result.faces } });
+    await gallery.update(id, {
+      faces: {
+        detector: this.store.config.vision.faces.model,
+        width: result.width,
+        height: result.height,
+        items: result.faces,
+      },
+    });
     if (result.faces.length === 0) return;
     // Metadata only: the pixels of the original are untouched; the swap is atomic.
     const jpeg = await fs.readFile(file);
@@ -211,7 +227,9 @@ export class App {
     this.offs.push(
       this.bus.on('camera.state', (s) => this.gpio()?.setLedState(ledStateForCamera(s.state))),
       this.bus.on('photo.captured', async (p) => {
-        await this.recordFaces(p.id).catch((e: unknown) => log.warn('face detection of the photo failed', { id: p.id, error: errorMessage(e) }));
+        await this.recordFaces(p.id).catch((e: unknown) =>
+          log.warn('face detection of the photo failed', { id: p.id, error: errorMessage(e) }),
+        );
         await this.lifecycle.get<FilterJobs>('filters')?.onCaptured(p.id);
       }),
     );
@@ -241,12 +259,16 @@ export class App {
       }
     }
     // `pinhole capture` goes through the same path as the buttons and the web UI (look + faces).
-    this.control.handle('capture', async (params) => this.capture(typeof params.source === 'string' ? params.source : 'cli'));
+    this.control.handle('capture', async (params) =>
+      this.capture(typeof params.source === 'string' ? params.source : 'cli'),
+    );
     const url = this.web?.url;
     log.info('ready', { version: this.opts.version, config: this.store.file, url });
     if (this.opts.dev && this.web?.url) {
       // Printed, not logged with fields: the owner copies it from the terminal.
-      process.stdout.write(`\n  Pinhole is running: ${this.web.url}\n  One-time login link (valid 10 minutes): ${this.web.oneTimeLoginUrl()}\n\n`);
+      process.stdout.write(
+        `\n  Pinhole is running: ${this.web.url}\n  One-time login link (valid 10 minutes): ${this.web.oneTimeLoginUrl()}\n\n`,
+      );
     }
     this.opts.onReady?.({ url });
   }

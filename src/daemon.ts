@@ -4,7 +4,6 @@ import sharp from 'sharp';
 import { parse as parseYaml } from 'yaml';
 import { App } from './app.js';
 import { applyBoardProfile, detectBoard, profileFor } from './config/board-profile.js';
-import { SdNotify } from './util/sd-notify.js';
 import { defaultConfig, lenientConfig, loadConfigFile, resolvePaths } from './config/load.js';
 import { locateConfig } from './config/locate.js';
 import type { PinholeConfig } from './config/schema.js';
@@ -14,6 +13,7 @@ import { EventBus } from './events.js';
 import { writeFileAtomic } from './util/atomic-write.js';
 import { ConfigError, errorMessage } from './util/errors.js';
 import { configureLogging, createLogger } from './util/logger.js';
+import { SdNotify } from './util/sd-notify.js';
 
 const log = createLogger('daemon');
 
@@ -36,7 +36,11 @@ function applyLogConfig(cfg: PinholeConfig): void {
  * stop the camera: the daemon starts on the last good copy (or defaults), reports the errors in status and
  * /api/health, and applies the file as soon as it is fixed.
  */
-async function initialConfig(file: string, exists: boolean, adjust: Adjust): Promise<{ config: PinholeConfig; errors: string[] }> {
+async function initialConfig(
+  file: string,
+  exists: boolean,
+  adjust: Adjust,
+): Promise<{ config: PinholeConfig; errors: string[] }> {
   if (!exists) return { config: adjust(defaultConfig(), ''), errors: [] };
   try {
     const { config, text } = await loadConfigFile(file);
@@ -89,7 +93,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<App> {
     } catch {}
     const r = applyBoardProfile(cfg, profile, doc);
     const summary = r.applied.map((a) => `${a.path}=${JSON.stringify(a.value)}`).join(',');
-    if (summary !== lastApplied) log.info('board profile', { profile: profile.name, model: profile.board.model ?? 'not a Pi', applied: summary || 'nothing' });
+    if (summary !== lastApplied)
+      log.info('board profile', {
+        profile: profile.name,
+        model: profile.board.model ?? 'not a Pi',
+        applied: summary || 'nothing',
+      });
     lastApplied = summary;
     return r.config;
   };
@@ -119,7 +128,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<App> {
     }
     await notify.reloading();
     await notify.ready();
-    await fs.readFile(loc.file, 'utf8').then((text) => saveLastGood(next, text), () => {});
+    await fs.readFile(loc.file, 'utf8').then(
+      (text) => saveLastGood(next, text),
+      () => {},
+    );
   });
 
   const app = new App(store, bus, { version: opts.version, dev: opts.dev });
@@ -153,7 +165,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<App> {
     log.error('uncaught exception', { error: errorMessage(e), stack: e.stack });
     shutdown('uncaughtException', 1);
   });
-  process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: errorMessage(e), stack: (e as Error)?.stack }));
+  process.on('unhandledRejection', (e) =>
+    log.error('unhandled rejection', { error: errorMessage(e), stack: (e as Error)?.stack }),
+  );
 
   try {
     await app.start();

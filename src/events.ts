@@ -64,7 +64,11 @@ export class EventBus {
   }
 
   /** Resolves with the next payload of `event` (optionally matching `filter`), or rejects after `timeoutMs`. */
-  waitFor<K extends EventName>(event: K, timeoutMs: number, filter?: (p: PinholeEvents[K]) => boolean): Promise<PinholeEvents[K]> {
+  waitFor<K extends EventName>(
+    event: K,
+    timeoutMs: number,
+    filter?: (p: PinholeEvents[K]) => boolean,
+  ): Promise<PinholeEvents[K]> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         off();

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { App } from './app.js';
+import { appRoot } from './config/locate.js';
 import { ConfigSchema } from './config/schema.js';
 import type { ConfigStore } from './config/store.js';
 import { editConfigFile } from './config/writer.js';
@@ -11,7 +12,6 @@ import { filterDepsFromConfig } from './filters/setup.js';
 import { allModelStatus } from './models/manifest.js';
 import type { PhotoRecord as StorePhoto } from './store/types.js';
 import { diskSpace, loadAvg, type PowerActions, type SystemProbe } from './system/status.js';
-import { appRoot } from './config/locate.js';
 import { NotFoundError } from './util/errors.js';
 import type { JobRecord, PhotoRecord, WebEvent, WebServices } from './web/services.js';
 
@@ -34,7 +34,11 @@ function toWebPhoto(p: StorePhoto): PhotoRecord {
 function versions(): Record<string, string> {
   const pkg = (name: string) => {
     try {
-      return (JSON.parse(readFileSync(path.join(appRoot(), 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+      return (
+        JSON.parse(readFileSync(path.join(appRoot(), 'node_modules', name, 'package.json'), 'utf8')) as {
+          version: string;
+        }
+      ).version;
     } catch {
       return 'unknown';
     }
@@ -43,16 +47,36 @@ function versions(): Record<string, string> {
   try {
     pinhole = (JSON.parse(readFileSync(path.join(appRoot(), 'package.json'), 'utf8')) as { version: string }).version;
   } catch {}
-  return { pinhole, node: process.version, onnxruntime: pkg('onnxruntime-node'), sharp: sharp.versions.sharp ?? 'unknown', libvips: sharp.versions.vips, os: `${os.type()} ${os.release()} ${os.arch()}` };
+  return {
+    pinhole,
+    node: process.version,
+    onnxruntime: pkg('onnxruntime-node'),
+    sharp: sharp.versions.sharp ?? 'unknown',
+    libvips: sharp.versions.vips,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+  };
 }
 
 /**
  * Adapts the daemon's real components to what the web server asks for (src/web/services.ts). Every call looks the
  * component up anew, so a component restarted by a config change is picked up.
  */
-export function createWebServices(app: App, store: ConfigStore, bus: EventBus, probe: SystemProbe, power: PowerActions): WebServices {
+export function createWebServices(
+  app: App,
+  store: ConfigStore,
+  bus: EventBus,
+  probe: SystemProbe,
+  power: PowerActions,
+): WebServices {
   const gallery = () => app.camera().gallery;
-  const jobRecord = (j: { id: string; photoId: string; state: JobRecord['state']; progress: number; recipe: string; error?: string }): JobRecord => ({
+  const jobRecord = (j: {
+    id: string;
+    photoId: string;
+    state: JobRecord['state'];
+    progress: number;
+    recipe: string;
+    error?: string;
+  }): JobRecord => ({
     id: j.id,
     photoId: j.photoId,
     state: j.state,
@@ -119,8 +143,17 @@ export function createWebServices(app: App, store: ConfigStore, bus: EventBus, p
         const deps = filterDepsFromConfig(store.config, { workDir: os.tmpdir() });
         const info = await deps.registry.info(deps.models, deps.faces);
         return {
-          filters: info.map((f) => ({ name: f.name, title: f.title, description: f.description, params: f.params as Record<string, unknown>, available: f.available, problems: f.problems })),
-          recipes: deps.registry.recipeNames().map((name) => ({ name, title: name, description: JSON.stringify(deps.registry.recipe(name)) })),
+          filters: info.map((f) => ({
+            name: f.name,
+            title: f.title,
+            description: f.description,
+            params: f.params as Record<string, unknown>,
+            available: f.available,
+            problems: f.problems,
+          })),
+          recipes: deps.registry
+            .recipeNames()
+            .map((name) => ({ name, title: name, description: JSON.stringify(deps.registry.recipe(name)) })),
         };
       },
     },
@@ -161,8 +194,20 @@ export function createWebServices(app: App, store: ConfigStore, bus: EventBus, p
           photoCount = gallery().count;
         } catch {}
         return {
-          storage: { ...disk, minFreeBytes: cfg.storage.minFreeMB * 1024 * 1024, photoCount, writable: health?.writable, error: health?.error },
-          system: { cpuTempC, throttled, uptimeS: Math.round(os.uptime()), loadAvg: loadAvg(), memory: { totalBytes: os.totalmem(), freeBytes: os.freemem(), rssBytes: process.memoryUsage().rss } },
+          storage: {
+            ...disk,
+            minFreeBytes: cfg.storage.minFreeMB * 1024 * 1024,
+            photoCount,
+            writable: health?.writable,
+            error: health?.error,
+          },
+          system: {
+            cpuTempC,
+            throttled,
+            uptimeS: Math.round(os.uptime()),
+            loadAvg: loadAvg(),
+            memory: { totalBytes: os.totalmem(), freeBytes: os.freemem(), rssBytes: process.memoryUsage().rss },
+          },
           camera: app.lifecycle.get<ReturnType<App['camera']>>('camera')?.cameraStatus(),
           faces: app.faces()?.status(),
           filters: app.lifecycle.get<ReturnType<App['filters']>>('filters')?.status(),
@@ -184,7 +229,19 @@ export function createWebServices(app: App, store: ConfigStore, bus: EventBus, p
         const send = (e: WebEvent) => listener(e);
         const offs = [
           bus.on('faces', (data) => send({ type: 'faces', data })),
-          bus.on('job.progress', (j) => send({ type: 'job', data: { id: j.jobId, photoId: j.photoId, state: j.state, progress: j.progress, variant: j.recipe, ...(j.error ? { error: j.error } : {}) } })),
+          bus.on('job.progress', (j) =>
+            send({
+              type: 'job',
+              data: {
+                id: j.jobId,
+                photoId: j.photoId,
+                state: j.state,
+                progress: j.progress,
+                variant: j.recipe,
+                ...(j.error ? { error: j.error } : {}),
+              },
+            }),
+          ),
           bus.on('config.invalid', ({ errors }) => send({ type: 'config', data: { errors } })),
           bus.on('config.changed', () => send({ type: 'config', data: { errors: [] } })),
           bus.on('camera.state', (s) => send({ type: 'camera', data: s })),

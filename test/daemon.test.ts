@@ -29,14 +29,18 @@ describe('daemon', () => {
     d = new TestDaemon('log:\n  level: info\n');
     await d.start();
     d.writeConfig('log:\n  level: loud\n  bogus: 1\n');
-    await waitUntil(() => (JSON.parse(d!.cli(['status', '--json']).stdout) as { configErrors: number }).configErrors === 2);
+    await waitUntil(
+      () => (JSON.parse(d!.cli(['status', '--json']).stdout) as { configErrors: number }).configErrors === 2,
+    );
     const human = d.cli(['status']).stdout;
     expect(human).toContain('log.level: must be one of');
     expect(human).toContain('log.bogus: unknown key');
     await waitUntil(() => d!.output.includes('keeping the last good config'));
     expect(d.proc?.exitCode).toBeNull();
     d.writeConfig('log:\n  level: debug\n');
-    await waitUntil(() => (JSON.parse(d!.cli(['status', '--json']).stdout) as { configErrors: number }).configErrors === 0);
+    await waitUntil(
+      () => (JSON.parse(d!.cli(['status', '--json']).stdout) as { configErrors: number }).configErrors === 0,
+    );
     await waitUntil(() => d!.output.includes('config reloaded'));
   });
 
@@ -56,12 +60,17 @@ describe('daemon', () => {
     // A stale socket: a listener that died without unlinking its file.
     // A stale socket: bound by a process that died without unlinking it (SIGKILL).
     const { spawnSync } = await import('node:child_process');
-    spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(d.socket)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    spawnSync(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(d.socket)}, () => process.kill(process.pid, 'SIGKILL'))`,
+    ]);
     expect(existsSync(d.socket)).toBe(true);
     await d.start();
     expect(d.cli(['status']).code).toBe(0);
     const second = new TestDaemon();
-    second.writeConfig(`#full\n${d.baseYaml().replace('./control.sock', d.socket).replace('./data', path.join(d.t.dir, 'data2'))}`);
+    second.writeConfig(
+      `#full\n${d.baseYaml().replace('./control.sock', d.socket).replace('./data', path.join(d.t.dir, 'data2'))}`,
+    );
     await expect(second.start()).rejects.toThrow(/already running/);
     await second.cleanup();
   });

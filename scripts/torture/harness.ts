@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -241,7 +242,12 @@ export class TortureDaemon {
     try {
       this.opts.beforeCleanup?.();
     } finally {
-      rmSync(this.root, { recursive: true, force: true });
+      // A fake camera process may still be finishing a file as its parent is gone: retry instead of failing.
+      try {
+        rmSync(this.root, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+      } catch (e) {
+        process.stderr.write(`torture: could not remove ${this.root}: ${String(e)}\n`);
+      }
     }
   }
 }
@@ -317,4 +323,135 @@ export interface ScenarioOptions {
   seed?: number;
   /** Overrides of the scenario's own count or duration (e.g. `cycles`, `durationS`). */
   [key: string]: unknown;
+}
+
+export interface FrameRecord {
+  t: number;
+  bytes: number;
+  hash: string;
+}
+
+/**
+ * A `/stream.mjpg` client that parses the multipart stream by Content-Length. A slow viewer stops reading for
+ * `pauseMs` after every `readMs` of reading (its socket fills and the server must drop frames for it, not buffer).
+ */
+export class MjpegViewer {
+  frames: FrameRecord[] = [];
+  count = 0;
+  status = 0;
+  error?: string;
+  closed = false;
+  private req?: http.ClientRequest;
+  private res?: http.IncomingMessage;
+  private buf = Buffer.alloc(0);
+  private pauseTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly base: string,
+    private readonly opts: { hash?: boolean; keep?: number; slow?: { readMs: number; pauseMs: number }; auth?: boolean } = {},
+  ) {}
+
+  connect(): Promise<void> {
+    const u = new URL(this.base);
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: '/stream.mjpg',
+          agent: false,
+          headers: this.opts.auth === false ? {} : { Authorization: `Bearer ${API_TOKEN}` },
+        },
+        (res) => {
+          this.res = res;
+          this.status = res.statusCode ?? 0;
+          if (this.status !== 200) {
+            res.resume();
+            reject(new Error(`/stream.mjpg → ${this.status}`));
+            return;
+          }
+          res.on('data', (c: Buffer) => this.onData(c));
+          res.on('close', () => {
+            this.closed = true;
+          });
+          res.on('error', (e) => {
+            this.error = String(e);
+          });
+          if (this.opts.slow) this.scheduleSlow();
+          resolve();
+        },
+      );
+      req.on('error', (e) => {
+        this.error = String(e);
+        this.closed = true;
+        reject(e);
+      });
+      req.end();
+      this.req = req;
+    });
+  }
+
+  private scheduleSlow(): void {
+    const s = this.opts.slow;
+    if (!s || this.closed) return;
+    this.pauseTimer = setTimeout(() => {
+      this.res?.pause();
+      this.pauseTimer = setTimeout(() => {
+        this.res?.resume();
+        this.scheduleSlow();
+      }, s.pauseMs);
+    }, s.readMs);
+  }
+
+  private onData(c: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, c]) : c;
+    for (;;) {
+      const headEnd = this.buf.indexOf('\r\n\r\n');
+      if (headEnd < 0) {
+        if (this.buf.length > 64 * 1024) this.fail('no part header within 64 kB');
+        return;
+      }
+      const head = this.buf.subarray(0, headEnd).toString('latin1');
+      const m = /Content-Length:\s*(\d+)/i.exec(head);
+      if (!m || !head.includes('--pinholeframe')) return this.fail(`bad part header: ${JSON.stringify(head.slice(0, 200))}`);
+      const len = Number(m[1]);
+      const start = headEnd + 4;
+      if (this.buf.length < start + len + 2) return;
+      const jpeg = this.buf.subarray(start, start + len);
+      if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8 || jpeg[len - 2] !== 0xff || jpeg[len - 1] !== 0xd9) this.fail('a part is not a complete JPEG (SOI/EOI)');
+      this.count++;
+      const rec = { t: Date.now(), bytes: len, hash: this.opts.hash === false ? '' : createHash('sha1').update(jpeg).digest('hex') };
+      this.frames.push(rec);
+      const keep = this.opts.keep ?? 2000;
+      if (this.frames.length > keep) this.frames.splice(0, this.frames.length - keep);
+      this.buf = this.buf.subarray(start + len + 2);
+    }
+  }
+
+  private fail(msg: string): void {
+    this.error = msg;
+    this.close();
+  }
+
+  /**
+   * When live camera frames (not a repeated placeholder) first arrived at or after `since`: three frames in a row
+   * with distinct contents within 1 s (placeholders are the same image once a second).
+   */
+  firstLiveAfter(since: number): number | undefined {
+    const f = this.frames;
+    for (let i = 0; i + 2 < f.length; i++) {
+      if (f[i].t < since) continue;
+      const a = f[i];
+      const b = f[i + 1];
+      const c = f[i + 2];
+      if (a.hash !== b.hash && b.hash !== c.hash && a.hash !== c.hash && c.t - a.t < 1000) return a.t;
+    }
+    return undefined;
+  }
+
+  close(): void {
+    clearTimeout(this.pauseTimer);
+    this.closed = true;
+    this.req?.destroy();
+  }
 }

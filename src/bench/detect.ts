@@ -162,12 +162,17 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, unkn
   const shared = path.resolve(appRoot(), '../shared');
   const ours = path.join(shared, 'models', 'yunet_s_dynamic.onnx');
   const cvModel = path.join(shared, 'models', 'face_detection_yunet_2023mar.onnx');
-  const images = ['astronaut.png', 'two_people.jpg'].map((f) => path.join(shared, 'images', f)).filter((f) => existsSync(f));
+  const images = ['astronaut.png', 'two_people.jpg']
+    .map((f) => path.join(shared, 'images', f))
+    .filter((f) => existsSync(f));
   if (!existsSync(ours) || images.length === 0) return { skipped: `no models/images under ${shared}` };
   const runs = opts.quick ? 5 : 15;
   const rounds = 3;
   const python = await findOpenCvPython();
-  const out: Record<string, unknown> = { model: 'yunet_s_dynamic', opencvModel: python ? 'face_detection_yunet_2023mar' : undefined };
+  const out: Record<string, unknown> = {
+    model: 'yunet_s_dynamic',
+    opencvModel: python ? 'face_detection_yunet_2023mar' : undefined,
+  };
   for (const [width, height] of [
     [320, 240],
     [640, 480],
@@ -187,10 +192,18 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, unkn
       p90_ms: med(mine.map((m) => m.p90_ms)),
       inference_median_ms: med(mine.map((m) => m.inference_median_ms)),
     };
-    const entry: Record<string, unknown> = { ours: oursRes, m_over_i: r4(oursRes.median_ms / oursRes.inference_median_ms) };
+    const entry: Record<string, unknown> = {
+      ours: oursRes,
+      m_over_i: r4(oursRes.median_ms / oursRes.inference_median_ms),
+    };
     if (python) {
       const cvMedian = med(cv.map((c) => c.median_ms));
-      entry.opencv = { ...cv[0], n: cv.reduce((n, c) => n + c.n, 0), median_ms: cvMedian, p90_ms: med(cv.map((c) => c.p90_ms)) };
+      entry.opencv = {
+        ...cv[0],
+        n: cv.reduce((n, c) => n + c.n, 0),
+        median_ms: cvMedian,
+        p90_ms: med(cv.map((c) => c.p90_ms)),
+      };
       entry.ours_over_opencv = r4(oursRes.median_ms / cvMedian);
       entry.inference_over_opencv = r4(oursRes.inference_median_ms / cvMedian);
     } else {

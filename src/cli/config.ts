@@ -33,7 +33,9 @@ export async function resolveCliConfig(ctx: CliContext, opts: { strict?: boolean
     return { file: loc.file, exists: true, config: loaded.config, errors: [] };
   } catch (e) {
     if (opts.strict || !(e instanceof ConfigError)) throw e;
-    ctx.err(`warning: ${loc.file} has ${e.errors.length} error(s) (see \`pinhole config check\`); using defaults for what cannot be read`);
+    ctx.err(
+      `warning: ${loc.file} has ${e.errors.length} error(s) (see \`pinhole config check\`); using defaults for what cannot be read`,
+    );
     return { file: loc.file, exists: true, config: await lenientConfig(loc.file), errors: e.errors };
   }
 }

@@ -6,7 +6,6 @@ import { commands } from './registry.js';
 import type { CliCommand, CliContext } from './types.js';
 import { version } from './version.js';
 
-
 function usageOf(c: CliCommand): string {
   return `pinhole ${c.name}${c.usage ? ` ${c.usage}` : ''}`;
 }
@@ -27,8 +26,18 @@ function mainHelp(): string {
 }
 
 function commandHelp(c: CliCommand): string {
-  const opts = Object.entries(c.options ?? {}).map(([k, o]) => `  --${k}${o.type === 'string' ? ' VALUE' : ''}${o.short ? ` (-${o.short})` : ''}`);
-  return [`Usage: ${usageOf(c)}`, '', c.summary, ...(c.help ? ['', c.help] : []), ...(opts.length ? ['', 'Options:', ...opts] : []), '  --config FILE', '  --help'].join('\n');
+  const opts = Object.entries(c.options ?? {}).map(
+    ([k, o]) => `  --${k}${o.type === 'string' ? ' VALUE' : ''}${o.short ? ` (-${o.short})` : ''}`,
+  );
+  return [
+    `Usage: ${usageOf(c)}`,
+    '',
+    c.summary,
+    ...(c.help ? ['', c.help] : []),
+    ...(opts.length ? ['', 'Options:', ...opts] : []),
+    '  --config FILE',
+    '  --help',
+  ].join('\n');
 }
 
 /** Finds the longest command name that prefixes argv ('models install' before 'models'). */
@@ -61,7 +70,9 @@ export async function runCli(argv: string[], ctx: Omit<CliContext, 'configFlag'>
   if (!cmd) {
     const group = commands.filter((c) => c.name.startsWith(`${argv[0]} `));
     if (group.length) {
-      ctx.err(`pinhole ${argv[0]}: missing sub-command. One of:\n${group.map((c) => `  ${usageOf(c)}  — ${c.summary}`).join('\n')}`);
+      ctx.err(
+        `pinhole ${argv[0]}: missing sub-command. One of:\n${group.map((c) => `  ${usageOf(c)}  — ${c.summary}`).join('\n')}`,
+      );
     } else {
       ctx.err(`pinhole: unknown command "${argv[0]}". Run \`pinhole --help\` for the list.`);
     }
@@ -89,7 +100,10 @@ export async function runCli(argv: string[], ctx: Omit<CliContext, 'configFlag'>
   }
   const { config, help: _help, ...values } = parsed.values;
   try {
-    return await cmd.run({ values, positionals: parsed.positionals }, { ...ctx, configFlag: config as string | undefined });
+    return await cmd.run(
+      { values, positionals: parsed.positionals },
+      { ...ctx, configFlag: config as string | undefined },
+    );
   } catch (e) {
     if (e instanceof ConfigError) {
       ctx.err(e.message);
@@ -104,7 +118,8 @@ export async function runCli(argv: string[], ctx: Omit<CliContext, 'configFlag'>
   }
 }
 
-const isMain = process.argv[1] && path.resolve(process.argv[1]).replace(/\.ts$/, '.js').endsWith(path.join('cli', 'main.js'));
+const isMain =
+  process.argv[1] && path.resolve(process.argv[1]).replace(/\.ts$/, '.js').endsWith(path.join('cli', 'main.js'));
 if (isMain) {
   runCli(process.argv.slice(2), {
     out: (l) => process.stdout.write(`${l}\n`),

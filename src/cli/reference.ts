@@ -5,7 +5,9 @@ const BEGIN = (what: string) => `<!-- BEGIN GENERATED ${what} (npm run docs) -->
 const END = (what: string) => `<!-- END GENERATED ${what} -->`;
 
 export function configReferenceMarkdown(): string {
-  const rows = configReference().map((r) => `| \`${r.key}\` | ${r.type} | \`${r.default}\` | ${r.description.replace(/\|/g, '\\|')} |`);
+  const rows = configReference().map(
+    (r) => `| \`${r.key}\` | ${r.type} | \`${r.default}\` | ${r.description.replace(/\|/g, '\\|')} |`,
+  );
   return ['| key | type | default | description |', '|---|---|---|---|', ...rows].join('\n');
 }
 

@@ -15,8 +15,10 @@ interface SchemaNode {
 }
 
 function allowed(node: SchemaNode): string {
-  if (node.anyOf?.every((n) => n.const !== undefined)) return ` One of: ${node.anyOf.map((n) => String(n.const)).join(', ')}.`;
-  if (node.minimum !== undefined || node.maximum !== undefined) return ` Range: ${node.minimum ?? '…'}–${node.maximum ?? '…'}.`;
+  if (node.anyOf?.every((n) => n.const !== undefined))
+    return ` One of: ${node.anyOf.map((n) => String(n.const)).join(', ')}.`;
+  if (node.minimum !== undefined || node.maximum !== undefined)
+    return ` Range: ${node.minimum ?? '…'}–${node.maximum ?? '…'}.`;
   return '';
 }
 
@@ -28,10 +30,11 @@ export function exampleConfigText(overrides: Record<string, unknown> = {}): stri
   const doc = new Document({});
   const build = (schema: SchemaNode, map: YAMLMap, over: Record<string, unknown>) => {
     for (const [key, child] of Object.entries(schema.properties ?? {})) {
-      let node;
+      let node: unknown;
       if (child.type === 'object' && child.properties) {
-        node = new YAMLMap();
-        build(child, node, (over[key] as Record<string, unknown>) ?? {});
+        const sub = new YAMLMap();
+        build(child, sub, (over[key] as Record<string, unknown>) ?? {});
+        node = sub;
       } else {
         node = doc.createNode(key in over ? over[key] : child.default);
       }
@@ -44,7 +47,8 @@ export function exampleConfigText(overrides: Record<string, unknown> = {}): stri
   const root = doc.contents;
   if (!isMap(root)) throw new Error('unreachable');
   build(ConfigSchema as unknown as SchemaNode, root, overrides);
-  doc.commentBefore = ' Pinhole configuration. Edit, then `pinhole config check`; the daemon reloads on save.\n Every key is optional: delete a key to get its default.';
+  doc.commentBefore =
+    ' Pinhole configuration. Edit, then `pinhole config check`; the daemon reloads on save.\n Every key is optional: delete a key to get its default.';
   return doc.toString({ lineWidth: 0 });
 }
 
@@ -65,12 +69,15 @@ export function configReference(): ReferenceRow[] {
         walk(child, dotted);
         continue;
       }
-      const type = child.anyOf?.every((n) => n.const !== undefined) ? child.anyOf.map((n) => String(n.const)).join(' \\| ') : (child.type ?? (child.anyOf ?? []).map((n) => n.type).join(' \\| '));
+      const type = child.anyOf?.every((n) => n.const !== undefined)
+        ? child.anyOf.map((n) => String(n.const)).join(' \\| ')
+        : (child.type ?? (child.anyOf ?? []).map((n) => n.type).join(' \\| '));
       rows.push({
         key: dotted,
         type,
         default: JSON.stringify(child.default),
-        description: `${child.title ?? ''}. ${child.description ?? ''}${allowed(child)}${child.requiresRestart ? ' Restarts its component.' : ''}`.trim(),
+        description:
+          `${child.title ?? ''}. ${child.description ?? ''}${allowed(child)}${child.requiresRestart ? ' Restarts its component.' : ''}`.trim(),
       });
     }
   };

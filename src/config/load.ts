@@ -41,7 +41,10 @@ export function resolvePaths(cfg: PinholeConfig, baseDir: string): PinholeConfig
     control: { ...cfg.control, socket: abs(cfg.control.socket) },
     models: { ...cfg.models, dir: abs(cfg.models.dir) },
     gpio: { ...cfg.gpio, sysfsRoot: abs(cfg.gpio.sysfsRoot) },
-    camera: { ...cfg.camera, sim: { ...cfg.camera.sim, images: cfg.camera.sim.images === null ? null : abs(cfg.camera.sim.images) } },
+    camera: {
+      ...cfg.camera,
+      sim: { ...cfg.camera.sim, images: cfg.camera.sim.images === null ? null : abs(cfg.camera.sim.images) },
+    },
   };
 }
 

@@ -30,7 +30,8 @@ export interface ConfigLocation {
  */
 export function locateConfig(flag?: string, env: NodeJS.ProcessEnv = process.env): ConfigLocation {
   if (flag) return { file: path.resolve(flag), source: 'flag', exists: existsSync(flag) };
-  if (env.PINHOLE_CONFIG) return { file: path.resolve(env.PINHOLE_CONFIG), source: 'env', exists: existsSync(env.PINHOLE_CONFIG) };
+  if (env.PINHOLE_CONFIG)
+    return { file: path.resolve(env.PINHOLE_CONFIG), source: 'env', exists: existsSync(env.PINHOLE_CONFIG) };
   if (existsSync(SYSTEM_CONFIG)) return { file: SYSTEM_CONFIG, source: 'system', exists: true };
   const dev = devConfigPath();
   if (existsSync(dev)) return { file: dev, source: 'dev', exists: true };

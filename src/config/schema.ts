@@ -1,6 +1,6 @@
 import { type Static, Type as T } from '@sinclair/typebox';
 import { CameraSchema } from './sections/camera.js';
-import { ControlSchema, LogSchema, meta, ModelsSchema, StorageSchema } from './sections/core.js';
+import { ControlSchema, LogSchema, ModelsSchema, meta, StorageSchema } from './sections/core.js';
 import { FiltersSchema } from './sections/filters.js';
 import { GpioSchema } from './sections/gpio.js';
 import { VisionSchema } from './sections/vision.js';
@@ -15,7 +15,11 @@ export const ConfigSchema = T.Object(
     dataDir: T.String({
       minLength: 1,
       default: '/var/lib/pinhole',
-      ...meta({ title: 'Data folder', description: 'Photos, thumbnails and state (password hash, job queue).', requiresRestart: true }),
+      ...meta({
+        title: 'Data folder',
+        description: 'Photos, thumbnails and state (password hash, job queue).',
+        requiresRestart: true,
+      }),
     }),
     web: WebSchema,
     camera: CameraSchema,

@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { type FSWatcher, watch } from 'node:fs';
 import path from 'node:path';
 import type { EventBus } from '../events.js';
 import { ConfigError, errorMessage } from '../util/errors.js';
@@ -75,7 +75,9 @@ export class ConfigStore {
       this.watcher = watch(dir, { persistent: false }, (_type, name) => {
         if (name === null || name === base) this.scheduleReload(this.debounceMs);
       });
-      this.watcher.on('error', (e) => log.warn('watching the config folder failed; SIGHUP still reloads', { error: errorMessage(e) }));
+      this.watcher.on('error', (e) =>
+        log.warn('watching the config folder failed; SIGHUP still reloads', { error: errorMessage(e) }),
+      );
     } catch (e) {
       log.warn('cannot watch the config folder; SIGHUP still reloads', { dir, error: errorMessage(e) });
     }

@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { type Document, isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
 import { ConfigSchema, type PinholeConfig } from './schema.js';
 
 export interface ValidationResult {
@@ -31,7 +31,10 @@ export function validateConfigText(text: string): ValidationResult {
 }
 
 /** Validates a plain object (defaults are filled in on a copy). `lineOf` maps a path to a 1-based line, if known. */
-export function validateConfigObject(input: object, lineOf: (segments: (string | number)[]) => number | undefined = () => undefined): ValidationResult {
+export function validateConfigObject(
+  input: object,
+  lineOf: (segments: (string | number)[]) => number | undefined = () => undefined,
+): ValidationResult {
   const data = structuredClone(input);
   if (validateFn(data)) return { config: data as PinholeConfig, errors: [] };
   const lines: { line: number; text: string }[] = [];
@@ -73,14 +76,22 @@ function simplify(errors: ErrorObject[]): ErrorObject[] {
   const out: ErrorObject[] = [];
   for (const e of errors) {
     if (e.keyword === 'anyOf') {
-      const branches = errors.filter((b) => b.instancePath === e.instancePath && b.schemaPath.startsWith(e.schemaPath.replace(/\/anyOf$/, '/anyOf/')));
-      const consts = branches.filter((b) => b.keyword === 'const').map((b) => (b.params as { allowedValue: unknown }).allowedValue);
-      const types = [...new Set(branches.filter((b) => b.keyword === 'type').map((b) => (b.params as { type: string }).type))];
-      const message = consts.length && consts.length === branches.length
-        ? `must be one of: ${consts.map((c) => JSON.stringify(c)).join(', ')}`
-        : types.length
-          ? `must be ${types.join(' or ')}`
-          : 'has an invalid value';
+      const branches = errors.filter(
+        (b) =>
+          b.instancePath === e.instancePath && b.schemaPath.startsWith(e.schemaPath.replace(/\/anyOf$/, '/anyOf/')),
+      );
+      const consts = branches
+        .filter((b) => b.keyword === 'const')
+        .map((b) => (b.params as { allowedValue: unknown }).allowedValue);
+      const types = [
+        ...new Set(branches.filter((b) => b.keyword === 'type').map((b) => (b.params as { type: string }).type)),
+      ];
+      const message =
+        consts.length && consts.length === branches.length
+          ? `must be one of: ${consts.map((c) => JSON.stringify(c)).join(', ')}`
+          : types.length
+            ? `must be ${types.join(' or ')}`
+            : 'has an invalid value';
       out.push({ ...e, message });
       continue;
     }
@@ -185,7 +196,8 @@ function yamlPathAt(doc: Document, offset: number): string {
     const v = p.value as Node | null;
     const start = k?.range?.[0];
     const end = v?.range?.[2] ?? k?.range?.[2];
-    if (start !== undefined && end !== undefined && offset >= start && offset <= end) return String((k as { value?: unknown }).value ?? '');
+    if (start !== undefined && end !== undefined && offset >= start && offset <= end)
+      return String((k as { value?: unknown }).value ?? '');
   }
   return '';
 }

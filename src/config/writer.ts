@@ -26,7 +26,10 @@ export async function editConfigFile(file: string, edits: ConfigEdit[]): Promise
   }
   const doc = parseDocument(text);
   if (doc.errors.length) {
-    throw new ConfigError([`(file): the config file has YAML errors; fix them by hand first: ${doc.errors[0].message.split('\n')[0]}`], file);
+    throw new ConfigError(
+      [`(file): the config file has YAML errors; fix them by hand first: ${doc.errors[0].message.split('\n')[0]}`],
+      file,
+    );
   }
   if (doc.contents === null) doc.contents = doc.createNode({}) as unknown as typeof doc.contents;
   for (const edit of edits) {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { ControlHandler } from '../component.js';
 import { errorMessage, isPinholeError, NotFoundError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
-import { MAX_LINE_BYTES, type ControlRequest, type ControlResponse } from './protocol.js';
+import { type ControlRequest, type ControlResponse, MAX_LINE_BYTES } from './protocol.js';
 
 const log = createLogger('control');
 
@@ -94,7 +94,8 @@ export class ControlServer {
       const result = await handler(req.params ?? {});
       return { id: req.id, result: result ?? null };
     } catch (e) {
-      if (isPinholeError(e)) return { id: req.id, error: { code: e.code, message: e.message, status: e.status, details: e.details } };
+      if (isPinholeError(e))
+        return { id: req.id, error: { code: e.code, message: e.message, status: e.status, details: e.details } };
       log.error('control method failed', { method: req.method, error: errorMessage(e), stack: (e as Error)?.stack });
       return { id: req.id, error: { code: 'internal', message: `internal error: ${errorMessage(e)}`, status: 500 } };
     }

@@ -42,7 +42,10 @@ export function realProbe(): SystemProbe {
       if (existsSync('/run/systemd/timesync/synchronized')) return true;
       if (new Date().getUTCFullYear() < 2025) return false;
       // Off a Pi (development machines) the host keeps its own time.
-      return !existsSync('/proc/device-tree/model') || !(await fs.readFile('/proc/device-tree/model', 'utf8').catch(() => '')).includes('Raspberry Pi');
+      return (
+        !existsSync('/proc/device-tree/model') ||
+        !(await fs.readFile('/proc/device-tree/model', 'utf8').catch(() => '')).includes('Raspberry Pi')
+      );
     },
   };
 }
@@ -67,7 +70,9 @@ export function powerActions(dev: boolean): PowerActions {
     log.warn(`${what} requested`);
     // Give the HTTP answer time to leave before systemd stops us.
     setTimeout(() => {
-      run(cmd, args, { timeout: 10_000 }).catch((e: unknown) => log.error(`${what} failed`, { error: (e as Error).message }));
+      run(cmd, args, { timeout: 10_000 }).catch((e: unknown) =>
+        log.error(`${what} failed`, { error: (e as Error).message }),
+      );
     }, 500).unref();
   };
   return {
@@ -78,7 +83,17 @@ export function powerActions(dev: boolean): PowerActions {
         log.warn('set clock requested (development mode: not done)', { to: new Date(epochMs).toISOString() });
         return;
       }
-      await run('timedatectl', ['set-time', new Date(epochMs).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '')], { timeout: 10_000 });
+      await run(
+        'timedatectl',
+        [
+          'set-time',
+          new Date(epochMs)
+            .toISOString()
+            .replace('T', ' ')
+            .replace(/\.\d+Z$/, ''),
+        ],
+        { timeout: 10_000 },
+      );
       log.info('clock set from the phone', { to: new Date(epochMs).toISOString() });
     },
   };

@@ -11,7 +11,10 @@ import type { Readable } from 'node:stream';
 export const TEMP_MARK = '.pinhole-tmp-';
 
 export function tempPathFor(target: string): string {
-  return path.join(path.dirname(target), `${TEMP_MARK}${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}`);
+  return path.join(
+    path.dirname(target),
+    `${TEMP_MARK}${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}`,
+  );
 }
 
 export function isTempName(name: string): boolean {
@@ -37,7 +40,11 @@ export interface AtomicWriteOptions {
   exclusive?: boolean;
 }
 
-export async function writeFileAtomic(target: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  target: string,
+  data: string | Uint8Array,
+  opts: AtomicWriteOptions = {},
+): Promise<void> {
   const tmp = tempPathFor(target);
   const fh = await fs.open(tmp, 'wx', opts.mode ?? 0o644);
   try {
@@ -53,7 +60,11 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
 }
 
 /** Streams into a temp file and commits it atomically; on error the temp file is removed. */
-export async function writeStreamAtomic(target: string, source: Readable | AsyncIterable<Uint8Array>, opts: AtomicWriteOptions = {}): Promise<number> {
+export async function writeStreamAtomic(
+  target: string,
+  source: Readable | AsyncIterable<Uint8Array>,
+  opts: AtomicWriteOptions = {},
+): Promise<number> {
   const tmp = tempPathFor(target);
   const fh = await fs.open(tmp, 'wx', opts.mode ?? 0o644);
   let bytes = 0;

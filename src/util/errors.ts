@@ -9,7 +9,10 @@ export class PinholeError extends Error {
   readonly exitCode: number;
   readonly details?: unknown;
 
-  constructor(message: string, opts: { code: string; status: number; exitCode?: number; details?: unknown; cause?: unknown }) {
+  constructor(
+    message: string,
+    opts: { code: string; status: number; exitCode?: number; details?: unknown; cause?: unknown },
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.code = opts.code;
@@ -82,7 +85,11 @@ export class StorageError extends PinholeError {
 export class ConfigError extends PinholeError {
   readonly errors: string[];
   constructor(errors: string[], file?: string) {
-    super(`${file ? `${file}: ` : ''}invalid config:\n${errors.join('\n')}`, { code: 'config-invalid', status: 400, exitCode: 1 });
+    super(`${file ? `${file}: ` : ''}invalid config:\n${errors.join('\n')}`, {
+      code: 'config-invalid',
+      status: 400,
+      exitCode: 1,
+    });
     this.errors = errors;
   }
 }

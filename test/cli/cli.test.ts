@@ -16,7 +16,9 @@ describe('pinhole CLI', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('config check');
     expect(help.stdout).toContain('status');
-    const pkg = JSON.parse((await import('node:fs')).readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    const pkg = JSON.parse((await import('node:fs')).readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+      version: string;
+    };
     expect(runCliSync(['--version']).stdout.trim()).toBe(pkg.version);
     const sub = runCliSync(['config', 'check', '--help']);
     expect(sub.code).toBe(0);
@@ -44,7 +46,10 @@ describe('pinhole CLI', () => {
     writeFileSync(bad, 'web:\n  port: -1\ncamera:\n  backend: sim\n  nonsenseKey: 1\n');
     const r = runCliSync(['config', 'check', '--config', bad]);
     expect(r.code).toBe(1);
-    expect(r.stdout.trim().split('\n')).toEqual(['web.port: must be >= 0 (out of range) (line 2)', 'camera.nonsenseKey: unknown key (line 5)']);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      'web.port: must be >= 0 (out of range) (line 2)',
+      'camera.nonsenseKey: unknown key (line 5)',
+    ]);
   });
 
   it('config check honours $PINHOLE_CONFIG and names a missing file', () => {

@@ -13,7 +13,17 @@ describe('validateConfigText', () => {
   });
 
   it('reports every error with its dotted path and line, in file order', () => {
-    const text = ['web:', '  port: 99999', '  hots: 0.0.0.0', 'camera:', '  nonsenseKey: 1', '  preview:', '    fps: fast', 'log:', '  level: loud'].join('\n');
+    const text = [
+      'web:',
+      '  port: 99999',
+      '  hots: 0.0.0.0',
+      'camera:',
+      '  nonsenseKey: 1',
+      '  preview:',
+      '    fps: fast',
+      'log:',
+      '  level: loud',
+    ].join('\n');
     const r = validateConfigText(text);
     expect(r.config).toBeUndefined();
     expect(r.errors).toEqual([
@@ -36,11 +46,15 @@ describe('validateConfigText', () => {
   });
 
   it('rejects a root that is not a mapping', () => {
-    expect(validateConfigText('- a\n- b\n').errors).toEqual(['(file): the config must be a mapping of keys to values (line 1)']);
+    expect(validateConfigText('- a\n- b\n').errors).toEqual([
+      '(file): the config must be a mapping of keys to values (line 1)',
+    ]);
   });
 
   it('reports wrong types and ranges inside list items', () => {
-    const r = validateConfigText('gpio:\n  buttons:\n    - name: shutter\n      pin: 40\n    - { name: Bad Name, pin: "x" }\n');
+    const r = validateConfigText(
+      'gpio:\n  buttons:\n    - name: shutter\n      pin: 40\n    - { name: Bad Name, pin: "x" }\n',
+    );
     expect(r.errors).toContain('gpio.buttons.0.pin: must be <= 27 (out of range) (line 4)');
     expect(r.errors.some((e) => e.startsWith('gpio.buttons.1.name:') && e.endsWith('(line 5)'))).toBe(true);
     expect(r.errors).toContain('gpio.buttons.1.pin: must be integer (line 5)');

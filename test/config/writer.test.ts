@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { editConfigFile } from '../../src/config/writer.js';
@@ -15,7 +15,8 @@ describe('editConfigFile', () => {
   afterEach(() => t.cleanup());
 
   it("keeps the owner's comments and formatting", async () => {
-    const original = '# my camera\ncamera:\n  backend: sim # the simulator\n  controls:\n    ev: 0   # brighter later\nweb:\n  port: 8080\n';
+    const original =
+      '# my camera\ncamera:\n  backend: sim # the simulator\n  controls:\n    ev: 0   # brighter later\nweb:\n  port: 8080\n';
     writeFileSync(file, original);
     const cfg = await editConfigFile(file, [{ path: ['camera', 'controls', 'ev'], value: 1.5 }]);
     expect(cfg.camera.controls.ev).toBe(1.5);

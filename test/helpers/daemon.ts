@@ -9,7 +9,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCliSync(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): CliResult {
+export function runCliSync(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): CliResult {
   const r = spawnSync(process.execPath, [cliPath, ...args], {
     cwd: repoRoot,
     env: { ...process.env, PINHOLE_CONFIG: '', ...opts.env },
@@ -28,7 +31,10 @@ export class TestDaemon {
   proc?: ChildProcess;
   output = '';
 
-  constructor(extraYaml = '', readonly env: NodeJS.ProcessEnv = {}) {
+  constructor(
+    extraYaml = '',
+    readonly env: NodeJS.ProcessEnv = {},
+  ) {
     this.writeConfig(extraYaml);
   }
 

@@ -56,7 +56,12 @@ export const initCommand: CliCommand = {
       return 0;
     }
     const file = ctx.configFlag ? path.resolve(ctx.configFlag) : locateConfig(undefined).file;
-    if (existsSync(file)) throw new ValidationError(`${file} already exists; not overwriting it (use --stdout to see the example)`, undefined, 'exists');
+    if (existsSync(file))
+      throw new ValidationError(
+        `${file} already exists; not overwriting it (use --stdout to see the example)`,
+        undefined,
+        'exists',
+      );
     await fs.mkdir(path.dirname(file), { recursive: true });
     await writeFileAtomic(file, text, { exclusive: true });
     ctx.out(`wrote ${file}`);

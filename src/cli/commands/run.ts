@@ -10,7 +10,11 @@ export const command: CliCommand = {
   options: { dev: { type: 'boolean' } },
   async run({ values }, ctx) {
     try {
-      await runDaemon({ configFlag: ctx.configFlag, version: version(), dev: Boolean(values.dev) || process.env.PINHOLE_DEV === '1' });
+      await runDaemon({
+        configFlag: ctx.configFlag,
+        version: version(),
+        dev: Boolean(values.dev) || process.env.PINHOLE_DEV === '1',
+      });
     } catch (e) {
       ctx.err(`pinhole run: cannot start: ${errorMessage(e)}`);
       return 1;

@@ -41,7 +41,9 @@ export const command: CliCommand = {
       return 0;
     }
     const up = status.uptimeSeconds;
-    ctx.out(`Pinhole ${status.version} running (pid ${status.pid}, up ${Math.floor(up / 3600)}h${Math.floor((up % 3600) / 60)}m${up % 60}s)`);
+    ctx.out(
+      `Pinhole ${status.version} running (pid ${status.pid}, up ${Math.floor(up / 3600)}h${Math.floor((up % 3600) / 60)}m${up % 60}s)`,
+    );
     ctx.out(`config: ${status.config.file}`);
     if (status.config.errors.length) {
       ctx.out(`config errors (${status.config.errors.length}) — the daemon keeps running on its last good config:`);
@@ -51,7 +53,9 @@ export const command: CliCommand = {
     }
     for (const c of status.components) {
       const state = c.running ? 'running' : 'not running';
-      ctx.out(`${c.name.padEnd(8)} ${state}${c.error ? ` (${c.error})` : ''}${c.status ? `  ${summary(c.status)}` : ''}`);
+      ctx.out(
+        `${c.name.padEnd(8)} ${state}${c.error ? ` (${c.error})` : ''}${c.status ? `  ${summary(c.status)}` : ''}`,
+      );
     }
     return 0;
   },

@@ -10,7 +10,13 @@ export interface KeyMeta {
 
 export const meta = (m: KeyMeta) => m;
 
-export const LogLevelSchema = T.Union([T.Literal('debug'), T.Literal('info'), T.Literal('warn'), T.Literal('error'), T.Literal('silent')]);
+export const LogLevelSchema = T.Union([
+  T.Literal('debug'),
+  T.Literal('info'),
+  T.Literal('warn'),
+  T.Literal('error'),
+  T.Literal('silent'),
+]);
 
 export const LogSchema = T.Object(
   {
@@ -20,10 +26,17 @@ export const LogSchema = T.Object(
     }),
     namespaces: T.Record(T.String({ pattern: '^[a-z][a-z0-9.-]*$' }), LogLevelSchema, {
       default: {},
-      ...meta({ title: 'Per-namespace levels', description: 'Override the level for a namespace and its children, e.g. `camera: debug`.' }),
+      ...meta({
+        title: 'Per-namespace levels',
+        description: 'Override the level for a namespace and its children, e.g. `camera: debug`.',
+      }),
     }),
   },
-  { additionalProperties: false, default: {}, ...meta({ title: 'Logging', description: 'What the daemon writes to the journal.' }) },
+  {
+    additionalProperties: false,
+    default: {},
+    ...meta({ title: 'Logging', description: 'What the daemon writes to the journal.' }),
+  },
 );
 
 export const ControlSchema = T.Object(
@@ -31,10 +44,18 @@ export const ControlSchema = T.Object(
     socket: T.String({
       minLength: 1,
       default: '/run/pinhole/control.sock',
-      ...meta({ title: 'Control socket', description: 'Unix socket that `pinhole` commands use to talk to the daemon (mode 0660).', requiresRestart: true }),
+      ...meta({
+        title: 'Control socket',
+        description: 'Unix socket that `pinhole` commands use to talk to the daemon (mode 0660).',
+        requiresRestart: true,
+      }),
     }),
   },
-  { additionalProperties: false, default: {}, ...meta({ title: 'Control socket', description: 'Local command interface.' }) },
+  {
+    additionalProperties: false,
+    default: {},
+    ...meta({ title: 'Control socket', description: 'Local command interface.' }),
+  },
 );
 
 export const ModelsSchema = T.Object(
@@ -42,7 +63,11 @@ export const ModelsSchema = T.Object(
     dir: T.String({
       minLength: 1,
       default: '/var/lib/pinhole/models',
-      ...meta({ title: 'Model folder', description: 'Where `pinhole models install` puts the ONNX models and where the daemon loads them.', requiresRestart: true }),
+      ...meta({
+        title: 'Model folder',
+        description: 'Where `pinhole models install` puts the ONNX models and where the daemon loads them.',
+        requiresRestart: true,
+      }),
     }),
   },
   { additionalProperties: false, default: {}, ...meta({ title: 'Models', description: 'ONNX model files.' }) },
@@ -54,7 +79,10 @@ export const StorageSchema = T.Object(
       minimum: 0,
       maximum: 1_000_000,
       default: 200,
-      ...meta({ title: 'Minimum free space (MB)', description: 'Below this, captures are refused with a clear error; the preview goes on.' }),
+      ...meta({
+        title: 'Minimum free space (MB)',
+        description: 'Below this, captures are refused with a clear error; the preview goes on.',
+      }),
     }),
     thumbnailSize: T.Integer({
       minimum: 64,
@@ -63,7 +91,11 @@ export const StorageSchema = T.Object(
       ...meta({ title: 'Thumbnail size', description: 'Longest side of gallery thumbnails, in pixels.' }),
     }),
   },
-  { additionalProperties: false, default: {}, ...meta({ title: 'Storage', description: 'The photo gallery under dataDir.' }) },
+  {
+    additionalProperties: false,
+    default: {},
+    ...meta({ title: 'Storage', description: 'The photo gallery under dataDir.' }),
+  },
 );
 
 export type LogConfig = Static<typeof LogSchema>;
