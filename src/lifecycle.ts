@@ -70,6 +70,11 @@ export class Lifecycle {
     for (const slot of [...this.slots].reverse()) await this.stopSlot(slot);
   }
 
+  /** Resolves once every config change announced so far has been applied. */
+  settled(): Promise<void> {
+    return this.chain.catch(() => {});
+  }
+
   get<T extends Component>(name: string): T | undefined {
     return this.slots.find((s) => s.factory.name === name)?.component as T | undefined;
   }

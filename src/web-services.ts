@@ -100,6 +100,13 @@ export function createWebServices(
     },
 
     async capture(req) {
+      // The exposure dial works like a camera's: it stays where it was turned. A new value is saved to the config
+      // (the owner's file, comments kept) and applied before the shot.
+      if (req.ev !== undefined && req.ev !== store.config.camera.controls.ev) {
+        await editConfigFile(store.file, [{ path: ['camera', 'controls', 'ev'], value: req.ev }]);
+        await store.reload();
+        await app.lifecycle.settled();
+      }
       const r = await app.capture('web', req.recipe ?? null);
       return toWebPhoto(gallery().get(r.id));
     },

@@ -343,7 +343,7 @@ export class MjpegViewer {
   closed = false;
   private req?: http.ClientRequest;
   private res?: http.IncomingMessage;
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private pauseTimer?: NodeJS.Timeout;
 
   constructor(

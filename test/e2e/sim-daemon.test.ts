@@ -89,6 +89,21 @@ describe('daemon with the simulated camera and buttons', () => {
     await waitUntil(async () => (await count()) === before + 3, 40_000);
   }, 90_000);
 
+  it('a web capture with exposure compensation keeps the dial in the config and shoots with it', async () => {
+    const res = await fetch(`${url}/api/capture`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ ev: 1.5 }),
+    });
+    expect(res.status).toBe(201);
+    const { photo } = (await res.json()) as { photo: { id: string; settings?: unknown } };
+    expect(readFileSync(d.configFile, 'utf8')).toMatch(/ev: 1.5/);
+    const side = JSON.parse(readFileSync(path.join(d.t.dir, 'data', 'gallery', photo.id, 'meta.json'), 'utf8')) as {
+      settings: { controls: { ev: number } };
+    };
+    expect(side.settings.controls.ev).toBe(1.5);
+  }, 60_000);
+
   it('serves health without auth and refuses the API without it', async () => {
     const h = (await (await fetch(`${url}/api/health`)).json()) as { status: string; configErrors: number };
     expect(h.configErrors).toBe(0);
