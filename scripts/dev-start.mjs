@@ -82,7 +82,15 @@ if (
 const child = spawn(process.execPath, [cli, 'run', '--dev', '--config', cfgFile], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, PINHOLE_DEV: '1' },
+  // The memory settings of the systemd unit, so the simulator's footprint resembles the appliance's.
+  env: {
+    MALLOC_ARENA_MAX: '2',
+    MALLOC_MMAP_THRESHOLD_: '131072',
+    VIPS_CONCURRENCY: '1',
+    UV_THREADPOOL_SIZE: '2',
+    ...process.env,
+    PINHOLE_DEV: '1',
+  },
 });
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -176,7 +176,8 @@ export class TortureDaemon {
     const startOffset = this.output.length;
     const proc = spawn(process.execPath, [cliPath, 'run', '--config', this.configFile], {
       cwd: this.root,
-      env: { ...process.env, PINHOLE_CONFIG: '', NODE_ENV: 'production', ...this.opts.env },
+      // PINHOLE_DEV=1: power off, reboot and clock changes are only logged — a fuzzer must never power off this machine.
+      env: { ...process.env, PINHOLE_CONFIG: '', PINHOLE_DEV: '1', ...this.opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;

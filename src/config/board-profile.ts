@@ -5,7 +5,7 @@ import type { PinholeConfig } from './schema.js';
  * Small-board profiles: the board is read from /proc/device-tree/model and the RAM from /proc/meminfo, and each
  * profile recommends values for the keys that matter on a 512 MB Zero 2 W as much as on a Pi 5. A recommendation is
  * applied only to keys the owner did not write in config.yaml, so the file always wins. Documented in
- * systemd/README.md ("Board profiles").
+ * README.md ("Board profiles").
  */
 
 export type BoardId = 'zero2w' | 'pi3' | 'pi4' | 'pi5' | 'unsupported-pi' | 'not-pi';

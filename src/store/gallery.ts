@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import type { EventBus } from '../events.js';
 import { Mutex } from '../hw/camera/mutex.js';
 import { fsyncDir, isTempName, TEMP_MARK, writeFileAtomic } from '../util/atomic-write.js';
-import { errorMessage, NotFoundError, StorageError, ValidationError } from '../util/errors.js';
+import { errorMessage, NotFoundError, StorageError, UnavailableError, ValidationError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import { type ExifFields, withExif } from './exif.js';
 import type {
@@ -174,10 +174,11 @@ export class GalleryStore implements GalleryReader, GalleryWriter {
       try {
         info = await sharp(raw).metadata();
       } catch (e) {
-        throw new Error(`the camera wrote an unreadable image (${raw.length} bytes): ${errorMessage(e)}`);
+        // A camera fault, not a server bug: 503 with a clear code instead of a 500 "internal error".
+        throw new UnavailableError(`the camera wrote an unreadable image (${raw.length} bytes): ${errorMessage(e)}`, 'camera-failed');
       }
       if (info.format !== 'jpeg' || !info.width || !info.height)
-        throw new Error(`the camera wrote a ${info.format ?? 'unknown'} file, not a JPEG`);
+        throw new UnavailableError(`the camera wrote a ${info.format ?? 'unknown'} file, not a JPEG`, 'camera-failed');
       const jpeg = withExif(raw, {
         dateTime: input.capturedAt,
         make: 'Raspberry Pi',

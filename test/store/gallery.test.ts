@@ -123,6 +123,17 @@ describe('GalleryStore', () => {
     expect((await fs.readdir(store.root)).filter((n) => n.startsWith(TEMP_MARK))).toEqual([]);
   });
 
+  // Found by the torture suite (faults: capture under PINHOLE_FAKE_CAMERA_FAULT=garbage answered 500 internal).
+  it('a camera file that is not a JPEG is a camera fault (503 camera-failed), not an internal error', async () => {
+    dir = await tempDir('pinhole-store-');
+    const store = await open();
+    const p = await store.reserve();
+    await fs.writeFile(p.rawPath, Buffer.from('not a jpeg at all'));
+    await expect(store.commit(p, { capturedAt: new Date(), settings: {} })).rejects.toMatchObject({ status: 503, code: 'camera-failed' });
+    expect(store.count).toBe(0);
+    expect((await fs.readdir(store.root)).filter((n) => n.startsWith(TEMP_MARK))).toEqual([]);
+  });
+
   it('below storage.minFreeMB: reserve throws StorageError 507 and nothing is written', async () => {
     dir = await tempDir('pinhole-store-');
     let freeBlocks = 1_000_000;
