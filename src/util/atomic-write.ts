@@ -45,18 +45,7 @@ export async function writeFileAtomic(
   data: string | Uint8Array,
   opts: AtomicWriteOptions = {},
 ): Promise<void> {
-  const tmp = tempPathFor(target);
-  const fh = await fs.open(tmp, 'wx', opts.mode ?? 0o644);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } catch (e) {
-    await fh.close().catch(() => {});
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
-  await fh.close();
-  await commitTemp(tmp, target, opts.exclusive);
+  await viaTemp(target, opts, (fh) => fh.writeFile(data));
 }
 
 /** Streams into a temp file and commits it atomically; on error the temp file is removed. */
@@ -65,14 +54,26 @@ export async function writeStreamAtomic(
   source: Readable | AsyncIterable<Uint8Array>,
   opts: AtomicWriteOptions = {},
 ): Promise<number> {
-  const tmp = tempPathFor(target);
-  const fh = await fs.open(tmp, 'wx', opts.mode ?? 0o644);
   let bytes = 0;
-  try {
+  await viaTemp(target, opts, async (fh) => {
     for await (const chunk of source as AsyncIterable<Uint8Array>) {
       await fh.write(chunk);
       bytes += chunk.length;
     }
+  });
+  return bytes;
+}
+
+/** Writes through `fill` into a fresh temp file, fsyncs it and commits it; any failure removes the temp file. */
+async function viaTemp(
+  target: string,
+  opts: AtomicWriteOptions,
+  fill: (fh: fs.FileHandle) => Promise<unknown>,
+): Promise<void> {
+  const tmp = tempPathFor(target);
+  const fh = await fs.open(tmp, 'wx', opts.mode ?? 0o644);
+  try {
+    await fill(fh);
     await fh.sync();
   } catch (e) {
     await fh.close().catch(() => {});
@@ -81,7 +82,6 @@ export async function writeStreamAtomic(
   }
   await fh.close();
   await commitTemp(tmp, target, opts.exclusive);
-  return bytes;
 }
 
 /** Moves an already-written file (e.g. rpicam-still output in the same directory) into place durably. */

@@ -8,15 +8,10 @@ import type { ConfigEdit } from '../config/writer.js';
  * StorageError, ValidationError, ...); the server maps them to HTTP in one place.
  */
 
-export type CameraState =
-  | 'starting'
-  | 'streaming'
-  | 'capturing'
-  | 'busy'
-  | 'absent'
-  | 'crashed'
-  | 'stopped'
-  | 'disabled';
+// A type only: the web layer shares the camera's vocabulary of states, not its code.
+export type { CameraState } from '../hw/camera/types.js';
+
+import type { CameraState } from '../hw/camera/types.js';
 
 export interface CameraStatusInfo {
   state: CameraState;
