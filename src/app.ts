@@ -99,6 +99,18 @@ export class App {
         optional: true,
         create: (cfg) => {
           const deps = filterDepsFromConfig(cfg, { workDir: path.join(cfg.dataDir, 'tmp', 'filters') });
+          // Face-aware filters use the live detector's session when it is loaded: one YuNet in memory, not two.
+          const own = deps.faces;
+          if (own) {
+            deps.faces = {
+              find: async (file) => (await this.faces()?.detectPhoto(file))?.faces ?? own.find(file),
+              problem: async () => {
+                const state = this.faces()?.status().state;
+                return state === 'running' || state === 'disabled' ? undefined : own.problem?.();
+              },
+              release: async () => own.release?.(),
+            };
+          }
           return new FilterJobs({
             deps,
             target: this.variantTarget(),
