@@ -104,6 +104,42 @@ describe('daemon with the simulated camera and buttons', () => {
     expect(side.settings.controls.ev).toBe(1.5);
   }, 60_000);
 
+  it('applies a face-aware filter from the gallery as a new variant, keeping the original', async () => {
+    const list = (await (await fetch(`${url}/api/photos?limit=1`, { headers: auth })).json()) as {
+      photos: { id: string }[];
+    };
+    const id = list.photos[0].id;
+    const original = await (await fetch(`${url}/api/photos/${id}/file`, { headers: auth })).arrayBuffer();
+    const res = await fetch(`${url}/api/photos/${id}/variants`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ filter: 'privacy', params: { mode: 'pixelate' } }),
+    });
+    expect(res.status).toBe(202);
+    const { job } = (await res.json()) as { job: { id: string } };
+    let state = '';
+    await waitUntil(async () => {
+      const j = (await (await fetch(`${url}/api/jobs/${job.id}`, { headers: auth })).json()) as {
+        job: { state: string };
+      };
+      state = j.job.state;
+      return state === 'done' || state === 'failed';
+    }, 60_000);
+    expect(state).toBe('done');
+    const variant = await fetch(`${url}/api/photos/${id}/file?variant=privacy`, { headers: auth });
+    expect(variant.status).toBe(200);
+    const v = Buffer.from(await variant.arrayBuffer());
+    expect((await sharp(v).metadata()).format).toBe('jpeg');
+    expect(v.equals(Buffer.from(original))).toBe(false);
+    // The original's pixels are untouched (its metadata may have gained XMP face regions meanwhile).
+    const after = Buffer.from(await (await fetch(`${url}/api/photos/${id}/file`, { headers: auth })).arrayBuffer());
+    const pixels = (b: ArrayBuffer | Buffer) =>
+      sharp(Buffer.from(b as ArrayBuffer))
+        .raw()
+        .toBuffer();
+    expect((await pixels(after)).equals(await pixels(original))).toBe(true);
+  }, 90_000);
+
   it('serves health without auth and refuses the API without it', async () => {
     const h = (await (await fetch(`${url}/api/health`)).json()) as { status: string; configErrors: number };
     expect(h.configErrors).toBe(0);
