@@ -2,7 +2,7 @@
 // `npm start`: build if needed, create .dev/config.yaml (simulated camera and GPIO, data in .dev/), install the
 // models from ../shared/models when that folder exists, then run the daemon in the foreground.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, watch, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -79,18 +79,42 @@ if (
   });
 }
 
-const child = spawn(process.execPath, [cli, 'run', '--dev', '--config', cfgFile], {
-  cwd: root,
-  stdio: 'inherit',
-  // The memory settings of the systemd unit, so the simulator's footprint resembles the appliance's.
-  env: {
-    MALLOC_ARENA_MAX: '2',
-    MALLOC_MMAP_THRESHOLD_: '131072',
-    VIPS_CONCURRENCY: '1',
-    UV_THREADPOOL_SIZE: '2',
-    ...process.env,
-    PINHOLE_DEV: '1',
-  },
-});
+// The memory settings of the systemd unit, so the simulator's footprint resembles the appliance's.
+const daemonEnv = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: '131072',
+  VIPS_CONCURRENCY: '1',
+  UV_THREADPOOL_SIZE: '2',
+  ...process.env,
+  PINHOLE_DEV: '1',
+};
+const startDaemon = () =>
+  spawn(process.execPath, [cli, 'run', '--dev', '--config', cfgFile], { cwd: root, stdio: 'inherit', env: daemonEnv });
+
+let child = startDaemon();
+let restarting = false;
+const onExit = (code, signal) => {
+  if (!restarting) process.exit(code ?? (signal ? 1 : 0));
+};
+child.on('exit', onExit);
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+
+if (process.argv.includes('--watch')) {
+  // `npm run dev`: tsc and vite rebuild on change; the daemon restarts when the compiled code changes.
+  spawn('npx', ['tsc', '-p', 'tsconfig.json', '--watch', '--preserveWatchOutput'], { cwd: root, stdio: 'inherit' });
+  spawn('npx', ['vite', 'build', 'web-ui', '--config', 'web-ui/vite.config.ts', '--watch'], { cwd: root, stdio: 'inherit' });
+  let timer;
+  watch(path.join(root, 'dist', 'src'), { recursive: true }, () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      say('code changed: restarting the daemon');
+      restarting = true;
+      child.once('exit', () => {
+        restarting = false;
+        child = startDaemon();
+        child.on('exit', onExit);
+      });
+      child.kill('SIGTERM');
+    }, 500);
+  });
+}
