@@ -185,7 +185,7 @@ export async function run(opts: ScenarioOptions): Promise<Record<string, unknown
       if (/\n\s+at .+\.(js|ts):\d+/.test(text)) v.add(`${method} ${urlPath.slice(0, 160)}: stack trace in the response`);
       if (text.includes(API_TOKEN)) v.add(`${method} ${urlPath.slice(0, 160)}: response contains the API token`);
       if (/^\/api(\/|$)/.test(urlPath) && String(res.headers['content-type'] ?? '').includes('text/html')) v.add(`${method} ${urlPath.slice(0, 160)}: an /api path answered HTML`);
-      if (/root:x:0:0|\[fonts\]|apiTokens/.test(text)) v.add(`${method} ${urlPath.slice(0, 160)}: response looks like a file from outside the UI (passwd, win.ini or the config)`);
+      if (/root:x:0:0|\[fonts\]|dataDir: \.\/data/.test(text)) v.add(`${method} ${urlPath.slice(0, 160)}: response looks like a file from outside the UI (passwd, win.ini or the config)`);
     };
     const workers = Array.from({ length: 4 }, async () => {
       while (sent < total && d.alive()) await one();

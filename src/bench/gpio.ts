@@ -11,7 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { CameraComponent } from '../capture/camera-component.js';
+import type { CaptureResult } from '../capture/capture-service.js';
 import { defaultConfig } from '../config/load.js';
+import { EventBus } from '../events.js';
 import type { ButtonActionHandlers } from '../hw/gpio/actions.js';
 import { GpioComponent } from '../hw/gpio/gpio-component.js';
 import { GpiodBackend } from '../hw/gpio/gpiod-backend.js';
@@ -90,6 +93,82 @@ async function simPresses(n: number): Promise<number[]> {
   return out;
 }
 
+/**
+ * The whole path with the simulated camera: press edge → button logic → shutter handler → capture service → the
+ * still command issued to the camera process (SIGUSR1 to the armed rpicam-still, strategy `signal`), and on to the
+ * durable file. Small stills keep 200 presses short; the command time does not depend on the still size.
+ */
+async function simCameraPresses(n: number): Promise<{ toCommand: number[]; toDurable: number[] }> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'pinhole-bench-shutter-'));
+  const cfg = defaultConfig();
+  cfg.dataDir = dataDir;
+  cfg.storage.minFreeMB = 0;
+  cfg.camera.backend = 'sim';
+  cfg.camera.capture.strategy = 'signal';
+  cfg.camera.still = { width: 640, height: 480, quality: 80 };
+  cfg.gpio.backend = 'sim';
+  cfg.gpio.modelPath = path.join(os.tmpdir(), 'pinhole-bench-no-model');
+  cfg.gpio.buttons = [
+    {
+      name: 'shutter',
+      pin: 26,
+      action: 'shutter',
+      activeLow: true,
+      pull: 'up',
+      debounceMs: 5,
+      longPressMs: 1000,
+      longPressAction: 'none',
+      doublePressAction: 'none',
+      doublePressMs: 300,
+    },
+  ];
+  const camera = new CameraComponent({ config: cfg, bus: new EventBus() });
+  let handlerAt = 0;
+  let shot: Promise<CaptureResult> | undefined;
+  const noop = async () => undefined;
+  const gpio = new GpioComponent({
+    config: cfg,
+    handlers: {
+      shutter: async () => {
+        handlerAt = performance.now();
+        shot = camera.captures.capture({ source: 'button' });
+        return shot;
+      },
+      burst: noop,
+      timer: noop,
+      nextFilter: noop,
+      toggleFaces: noop,
+      shutdown: noop,
+    },
+  });
+  const toCommand: number[] = [];
+  const toDurable: number[] = [];
+  try {
+    await camera.start();
+    await gpio.start();
+    const sim = gpio.simBackend;
+    if (!sim) throw new Error('sim backend did not start');
+    // Wait until the camera is armed (ready for the shutter).
+    for (let i = 0; i < 200 && camera.cameraStatus().state !== 'streaming'; i++) await sleep(50);
+    for (let i = 0; i < n; i++) {
+      shot = undefined;
+      const t0 = performance.now();
+      sim.setLevel(26, 0);
+      if (!shot) throw new Error(`press ${i} issued no shutter`);
+      const r = await (shot as Promise<CaptureResult>);
+      toCommand.push(handlerAt - t0 + r.lag.commandIssuedMs);
+      toDurable.push(handlerAt - t0 + (r.lag.durableMs ?? r.lag.writtenMs));
+      sim.setLevel(26, 1);
+      await sleep(10);
+    }
+  } finally {
+    await gpio.stop();
+    await camera.stop();
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+  return { toCommand, toDurable };
+}
+
 function fixturesDir(): string | undefined {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
@@ -147,6 +226,19 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, unkn
   const reference = percentiles(await eventLoopTurn(n));
   const sim = percentiles(await simPresses(n));
   const gpiodSamples = await gpiodEdges(opts.quick ? 30 : 100);
+  let withCamera: Record<string, unknown>;
+  try {
+    const c = await simCameraPresses(opts.quick ? 20 : 200);
+    const cmd = percentiles(c.toCommand);
+    withCamera = {
+      presses: c.toCommand.length,
+      edgeToCommandIssued: cmd,
+      edgeToDurableFile: percentiles(c.toDurable),
+      edgeToCommandP99OfBudget: Math.round((cmd.p99 / BUDGET_MS) * 10000) / 10000,
+    };
+  } catch (e) {
+    withCamera = { error: (e as Error).message };
+  }
   const gpiod = typeof gpiodSamples === 'string' ? { error: gpiodSamples } : percentiles(gpiodSamples);
   return {
     presses: n,
@@ -155,6 +247,7 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, unkn
     edgeToShutterSim: sim,
     edgeToShutterSimP99OfBudget: Math.round((sim.p99 / BUDGET_MS) * 10000) / 10000,
     gpiodPipeEdgeToCallback: gpiod,
+    simCamera: withCamera,
     referenceEventLoopTurn: reference,
     simP50VsEventLoopTurn: reference.p50 > 0 ? Math.round((sim.p50 / reference.p50) * 100) / 100 : null,
     note: 'sim: press edge → shutter handler (debounce lockout, act on first edge). gpiod: fake gpiomon print → onEdge. Capture itself is the camera bench.',
