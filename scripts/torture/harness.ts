@@ -22,7 +22,12 @@ export const API_TOKEN = 'torture-token-0123456789abcdef';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, stepMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs: number,
+  stepMs = 50,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < end) {
@@ -60,10 +65,19 @@ export function request(base: string, urlPath: string, opts: RequestOptions = {}
   if (opts.auth !== false && !Object.keys(headers).some((h) => h.toLowerCase() === 'authorization'))
     headers.Authorization = `Bearer ${API_TOKEN}`;
   const body = typeof opts.body === 'string' ? Buffer.from(opts.body) : opts.body;
-  if (body && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) headers['Content-Length'] = String(body.length);
+  if (body && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length'))
+    headers['Content-Length'] = String(body.length);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: u.hostname, port: u.port, method: opts.method ?? 'GET', path: urlPath, headers, agent: false, insecureHTTPParser: false },
+      {
+        host: u.hostname,
+        port: u.port,
+        method: opts.method ?? 'GET',
+        path: urlPath,
+        headers,
+        agent: false,
+        insecureHTTPParser: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -79,7 +93,12 @@ export function request(base: string, urlPath: string, opts: RequestOptions = {}
         res.on('error', reject);
       },
     );
-    req.setTimeout(opts.timeoutMs ?? 30_000, () => req.destroy(new Error(`timeout ${opts.method ?? 'GET'} ${urlPath}`)));
+    // An absolute deadline, not an idle timeout: a stream that never ends (`/stream.mjpg`) keeps a socket busy forever.
+    const deadline = setTimeout(
+      () => req.destroy(new Error(`timeout ${opts.method ?? 'GET'} ${urlPath}`)),
+      opts.timeoutMs ?? 30_000,
+    );
+    req.on('close', () => clearTimeout(deadline));
     req.on('error', reject);
     req.end(body);
   });
@@ -101,6 +120,9 @@ export interface DaemonOptions {
   beforeCleanup?: () => void;
 }
 
+/** Daemons not cleaned up yet: the runner removes them when it is interrupted (Ctrl-C, SIGTERM). */
+export const liveDaemons = new Set<TortureDaemon>();
+
 /**
  * The real daemon (`pinhole run`) in a temp folder: sim camera with quick backoff, small stills (so cycles stay
  * fast), sim GPIO, web on 127.0.0.1 port 0, an API token. Start, SIGKILL, restart, clean up.
@@ -118,6 +140,7 @@ export class TortureDaemon {
 
   constructor(opts: DaemonOptions = {}) {
     this.opts = opts;
+    liveDaemons.add(this);
     this.root = mkdtempSync(path.join(os.tmpdir(), 'pinhole-torture-'));
     this.configFile = path.join(this.root, 'config.yaml');
     this.dataDir = path.join(this.root, 'data');
@@ -192,7 +215,9 @@ export class TortureDaemon {
       'the daemon to be ready',
       () => {
         if (proc.exitCode !== null || proc.signalCode !== null)
-          throw new Error(`daemon exited (${proc.exitCode ?? proc.signalCode}):\n${this.output.slice(startOffset).slice(-3000)}`);
+          throw new Error(
+            `daemon exited (${proc.exitCode ?? proc.signalCode}):\n${this.output.slice(startOffset).slice(-3000)}`,
+          );
         const tail = this.output.slice(Math.max(0, startOffset - 1));
         const m = /web: listening url=(http:\/\/[0-9.:]+)/.exec(tail);
         return m && /app: ready/.test(tail) ? m[1] : undefined;
@@ -221,7 +246,11 @@ export class TortureDaemon {
     return request(this.url, urlPath, opts);
   }
 
-  async api<T = Record<string, unknown>>(method: string, urlPath: string, body?: unknown): Promise<{ status: number; data: T; raw: HttpResult }> {
+  async api<T = Record<string, unknown>>(
+    method: string,
+    urlPath: string,
+    body?: unknown,
+  ): Promise<{ status: number; data: T; raw: HttpResult }> {
     const r = await this.req(urlPath, { method, ...(body === undefined ? {} : jsonBody(body)) });
     let data = {} as T;
     try {
@@ -237,6 +266,7 @@ export class TortureDaemon {
   }
 
   async cleanup(): Promise<void> {
+    liveDaemons.delete(this);
     await this.kill('SIGKILL');
     // The fake camera exits when its parent dies; give it a moment so no file is written while we delete.
     await sleep(100);
@@ -287,7 +317,8 @@ export function slope(points: { x: number; y: number }[]): number {
   return den === 0 ? 0 : num / den;
 }
 
-export const round = (v: number | null, digits = 1): number | null => (v === null || !Number.isFinite(v) ? v : Math.round(v * 10 ** digits) / 10 ** digits);
+export const round = (v: number | null, digits = 1): number | null =>
+  v === null || !Number.isFinite(v) ? v : Math.round(v * 10 ** digits) / 10 ** digits;
 
 /** Seeded PRNG (mulberry32) so a failing run can be replayed with the same seed. */
 export function rng(seed: number): () => number {
@@ -349,7 +380,12 @@ export class MjpegViewer {
 
   constructor(
     private readonly base: string,
-    private readonly opts: { hash?: boolean; keep?: number; slow?: { readMs: number; pauseMs: number }; auth?: boolean } = {},
+    private readonly opts: {
+      hash?: boolean;
+      keep?: number;
+      slow?: { readMs: number; pauseMs: number };
+      auth?: boolean;
+    } = {},
   ) {}
 
   connect(): Promise<void> {
@@ -414,14 +450,22 @@ export class MjpegViewer {
       }
       const head = this.buf.subarray(0, headEnd).toString('latin1');
       const m = /Content-Length:\s*(\d+)/i.exec(head);
-      if (!m || !head.includes('--pinholeframe')) return this.fail(`bad part header: ${JSON.stringify(head.slice(0, 200))}`);
+      if (!m || !head.includes('--pinholeframe')) {
+        this.fail(`bad part header: ${JSON.stringify(head.slice(0, 200))}`);
+        return;
+      }
       const len = Number(m[1]);
       const start = headEnd + 4;
       if (this.buf.length < start + len + 2) return;
       const jpeg = this.buf.subarray(start, start + len);
-      if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8 || jpeg[len - 2] !== 0xff || jpeg[len - 1] !== 0xd9) this.fail('a part is not a complete JPEG (SOI/EOI)');
+      if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8 || jpeg[len - 2] !== 0xff || jpeg[len - 1] !== 0xd9)
+        this.fail('a part is not a complete JPEG (SOI/EOI)');
       this.count++;
-      const rec = { t: Date.now(), bytes: len, hash: this.opts.hash === false ? '' : createHash('sha1').update(jpeg).digest('hex') };
+      const rec = {
+        t: Date.now(),
+        bytes: len,
+        hash: this.opts.hash === false ? '' : createHash('sha1').update(jpeg).digest('hex'),
+      };
       this.frames.push(rec);
       const keep = this.opts.keep ?? 2000;
       if (this.frames.length > keep) this.frames.splice(0, this.frames.length - keep);

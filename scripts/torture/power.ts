@@ -3,7 +3,17 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import sharp from 'sharp';
 import { parse as parseYaml } from 'yaml';
-import { pick, rng, round, type ScenarioOptions, sleep, TortureDaemon, Violations, percentile } from './harness.js';
+import {
+  percentile,
+  pick,
+  rng,
+  round,
+  type ScenarioOptions,
+  sleep,
+  TortureDaemon,
+  Violations,
+  waitFor,
+} from './harness.js';
 
 const TEMP_MARK = '.pinhole-tmp-';
 
@@ -77,7 +87,15 @@ export async function run(opts: ScenarioOptions): Promise<Record<string, unknown
   const verified = new Set<string>();
   let jobs: PendingJob[] = [];
   const restartMs: number[] = [];
-  const counts = { captures: 0, captured: 0, filterJobs: 0, filterAccepted: 0, configWrites: 0, configWritten: 0, deletes: 0 };
+  const counts = {
+    captures: 0,
+    captured: 0,
+    filterJobs: 0,
+    filterAccepted: 0,
+    configWrites: 0,
+    configWritten: 0,
+    deletes: 0,
+  };
   const stats = {
     cyclesSurvived: 0,
     photosChecked: 0,
@@ -119,7 +137,8 @@ export async function run(opts: ScenarioOptions): Promise<Record<string, unknown
                 if (res.status === 201) {
                   counts.captured++;
                   acked.add(res.data.photo.id);
-                } else if (![409, 503].includes(res.status)) v.add(`capture answered ${res.status}: ${res.raw.body.toString().slice(0, 200)}`);
+                } else if (![409, 503].includes(res.status))
+                  v.add(`capture answered ${res.status}: ${res.raw.body.toString().slice(0, 200)}`);
               },
               () => {},
             ),
@@ -129,21 +148,30 @@ export async function run(opts: ScenarioOptions): Promise<Record<string, unknown
           const photoId = pick(r, known);
           const acceptedAt = Date.now();
           track(
-            d.api<{ job: { id: string } }>('POST', `/api/photos/${photoId}/variants`, { filter: 'sepia', params: { strength: round(0.3 + r() * 0.7, 2) } }).then(
-              (res) => {
-                if (res.status === 202) {
-                  counts.filterAccepted++;
-                  jobs.push({ jobId: res.data.job.id, photoId, recipe: 'sepia', acceptedAt });
-                } else if (![404, 409, 429, 503].includes(res.status)) v.add(`variant answered ${res.status}: ${res.raw.body.toString().slice(0, 200)}`);
-              },
-              () => {},
-            ),
+            d
+              .api<{ job: { id: string } }>('POST', `/api/photos/${photoId}/variants`, {
+                filter: 'sepia',
+                params: { strength: round(0.3 + r() * 0.7, 2) },
+              })
+              .then(
+                (res) => {
+                  if (res.status === 202) {
+                    counts.filterAccepted++;
+                    jobs.push({ jobId: res.data.job.id, photoId, recipe: 'sepia', acceptedAt });
+                  } else if (![404, 409, 429, 503].includes(res.status))
+                    v.add(`variant answered ${res.status}: ${res.raw.body.toString().slice(0, 200)}`);
+                },
+                () => {},
+              ),
           );
         } else if (kind === 'config') {
           counts.configWrites++;
           const quality = 20 + Math.floor(r() * 70);
           const thumbnailSize = 128 + Math.floor(r() * 192);
-          const next = structuredClone(oldCfg) as { camera: Record<string, Record<string, unknown>>; storage: Record<string, unknown> };
+          const next = structuredClone(oldCfg) as {
+            camera: Record<string, Record<string, unknown>>;
+            storage: Record<string, unknown>;
+          };
           next.camera.preview = { ...(next.camera.preview ?? {}), quality };
           next.storage = { ...(next.storage ?? {}), thumbnailSize };
           newCfg = next;
@@ -185,22 +213,34 @@ export async function run(opts: ScenarioOptions): Promise<Record<string, unknown
       try {
         persisted = (JSON.parse(readFileSync(stateFile, 'utf8')) as { jobs: typeof persisted }).jobs;
       } catch (e) {
-        if (existsSync(stateFile)) v.add(`cycle ${cycle}: filter job state file unreadable after the cut: ${String(e)}`);
+        if (existsSync(stateFile))
+          v.add(`cycle ${cycle}: filter job state file unreadable after the cut: ${String(e)}`);
       }
       stats.jobsInterrupted += persisted.length;
       for (const j of persisted)
-        if (!jobs.some((x) => x.jobId === j.id)) jobs.push({ jobId: j.id, photoId: j.photoId, recipe: j.recipe, acceptedAt: Date.now() - 60_000 });
+        if (!jobs.some((x) => x.jobId === j.id))
+          jobs.push({ jobId: j.id, photoId: j.photoId, recipe: j.recipe, acceptedAt: Date.now() - 60_000 });
 
       const s0 = Date.now();
       await d.start();
       restartMs.push(Date.now() - s0);
+      // Half of the cycles wait for the camera, so captures complete and the cut lands in a write more often.
+      if (r() < 0.5)
+        await waitFor(
+          'camera streaming',
+          async () =>
+            (await d.api<{ camera: string }>('GET', '/api/health')).data.camera === 'streaming' ? true : undefined,
+          10_000,
+        ).catch(() => {});
 
       // 1. Nothing half-written is ever listed, and nothing the API confirmed is lost.
       stats.tempLeftoversAfterStart += (await tempFilesUnder(path.join(d.dataDir, 'gallery'))).length;
       const photos = await listAll(d);
       const listed = new Set(photos.map((p) => p.id));
-      for (const id of acked) if (!listed.has(id)) v.add(`cycle ${cycle}: photo ${id} confirmed by 201 is gone after the restart`);
-      for (const id of deleted) if (listed.has(id)) v.add(`cycle ${cycle}: photo ${id} confirmed deleted is listed again`);
+      for (const id of acked)
+        if (!listed.has(id)) v.add(`cycle ${cycle}: photo ${id} confirmed by 201 is gone after the restart`);
+      for (const id of deleted)
+        if (listed.has(id)) v.add(`cycle ${cycle}: photo ${id} confirmed deleted is listed again`);
       deleted.clear();
       const sample = new Set(photos.filter((p) => !verified.has(p.id)).map((p) => p.id));
       for (let i = 0; i < 3 && photos.length; i++) sample.add(pick(r, photos).id);
@@ -215,7 +255,11 @@ export async function run(opts: ScenarioOptions): Promise<Record<string, unknown
         }
         stats.photosChecked++;
         if (!sample.has(p.id)) continue;
-        const urls = [`/api/photos/${p.id}/file`, `/api/photos/${p.id}/thumb`, ...(p.variants ?? []).map((x) => `/api/photos/${p.id}/file?variant=${x.name}`)];
+        const urls = [
+          `/api/photos/${p.id}/file`,
+          `/api/photos/${p.id}/thumb`,
+          ...(p.variants ?? []).map((x) => `/api/photos/${p.id}/file?variant=${x.name}`),
+        ];
         for (const u of urls) {
           const res = await d.req(u);
           if (res.status !== 200) {
@@ -243,7 +287,8 @@ export async function run(opts: ScenarioOptions): Promise<Record<string, unknown
       else if (newCfg && isDeepStrictEqual(cfgNow, newCfg)) stats.configNew++;
       else v.add(`cycle ${cycle}: config file is neither the old nor the new version:\n${d.readConfigText()}`);
       const cfgApi = await d.api<{ errors: string[] }>('GET', '/api/config');
-      if (cfgApi.data.errors?.length) v.add(`cycle ${cycle}: config errors after restart: ${cfgApi.data.errors.join('; ')}`);
+      if (cfgApi.data.errors?.length)
+        v.add(`cycle ${cycle}: config errors after restart: ${cfgApi.data.errors.join('; ')}`);
 
       // 3. Interrupted filter jobs are resumed (the variant appears) or reported (failed state).
       const deadline = Date.now() + 20_000;
@@ -278,7 +323,8 @@ export async function run(opts: ScenarioOptions): Promise<Record<string, unknown
         }
         if (!settled) still.push(j);
       }
-      for (const j of still) v.add(`cycle ${cycle}: filter job ${j.jobId} on ${j.photoId} neither resumed nor reported within 20 s`);
+      for (const j of still)
+        v.add(`cycle ${cycle}: filter job ${j.jobId} on ${j.photoId} neither resumed nor reported within 20 s`);
       jobs = [];
       if (!v.ok) break;
       stats.cyclesSurvived++;
@@ -293,7 +339,11 @@ export async function run(opts: ScenarioOptions): Promise<Record<string, unknown
     cycles,
     ...stats,
     ...counts,
-    restartMs: { p50: percentile(restartMs, 50), p99: percentile(restartMs, 99), max: restartMs.length ? Math.max(...restartMs) : null },
+    restartMs: {
+      p50: percentile(restartMs, 50),
+      p99: percentile(restartMs, 99),
+      max: restartMs.length ? Math.max(...restartMs) : null,
+    },
     seconds: round((Date.now() - t0) / 1000),
   };
 }

@@ -1,6 +1,6 @@
 import * as faults from './faults.js';
 import * as fuzz from './fuzz.js';
-import type { ScenarioOptions } from './harness.js';
+import { liveDaemons, type ScenarioOptions } from './harness.js';
 import * as load from './load.js';
 import * as power from './power.js';
 import * as security from './security.js';
@@ -33,7 +33,8 @@ function parseArgs(argv: string[]): { only: string[]; quick: boolean; extra: Rec
       extra[k] = Number.isNaN(Number(val)) ? val : Number(val);
     } else throw new Error(`unknown argument ${a} (use --only a,b --quick --key=value)`);
   }
-  for (const name of only) if (!scenarios[name]) throw new Error(`unknown scenario ${name} (known: ${Object.keys(scenarios).join(', ')})`);
+  for (const name of only)
+    if (!scenarios[name]) throw new Error(`unknown scenario ${name} (known: ${Object.keys(scenarios).join(', ')})`);
   return { only, quick, extra };
 }
 
@@ -49,7 +50,9 @@ async function main(): Promise<number> {
       const r = await scenarios[name]({ quick, ...extra });
       results[name] = r;
       if (r.ok === false) ok = false;
-      process.stderr.write(`torture: ${name} ${r.ok === false ? 'FAILED' : 'ok'} in ${Math.round((Date.now() - t) / 1000)} s\n`);
+      process.stderr.write(
+        `torture: ${name} ${r.ok === false ? 'FAILED' : 'ok'} in ${Math.round((Date.now() - t) / 1000)} s\n`,
+      );
     } catch (e) {
       ok = false;
       results[name] = { ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) };
@@ -61,6 +64,13 @@ async function main(): Promise<number> {
   );
   return ok ? 0 : 1;
 }
+
+// Interrupted: no daemon, fake camera, tmpfs or temp folder is left behind.
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => {
+    process.stderr.write(`torture: ${sig}, cleaning up ${liveDaemons.size} daemon(s)\n`);
+    void Promise.allSettled([...liveDaemons].map((d) => d.cleanup())).then(() => process.exit(130));
+  });
 
 main().then(
   (code) => process.exit(code),

@@ -4,7 +4,7 @@ import type { EventBus } from '../events.js';
 import type { CameraDriver } from '../hw/camera/types.js';
 import type { GalleryStore } from '../store/gallery.js';
 import type { PhotoMeta, PhotoRecord, ShutterLag } from '../store/types.js';
-import { ConflictError, errorMessage, UnavailableError } from '../util/errors.js';
+import { ConflictError, errorMessage, StorageError, UnavailableError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 
 declare module '../events.js' {
@@ -93,7 +93,9 @@ export class CaptureService {
       this.running = true;
     }
     try {
-      return await this.run(trigger, req);
+      return await this.run(trigger, req).catch((e: unknown) => {
+        throw diskFullAsStorageError(e);
+      });
     } finally {
       const next = this.waiting.shift();
       if (next) next();
@@ -182,3 +184,14 @@ export class CaptureService {
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
+
+/**
+ * A disk that fills up between the free-space check and the last write (or a camera app that cannot write its file)
+ * is "storage full" (507) for the caller, not an internal error or a camera fault.
+ */
+export function diskFullAsStorageError(e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT' || /\bENOSPC\b|no space left on device/i.test(errorMessage(e)))
+    return new StorageError(`the data disk is full: ${errorMessage(e)}. Delete photos to free space.`);
+  return e;
+}

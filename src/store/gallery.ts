@@ -175,7 +175,10 @@ export class GalleryStore implements GalleryReader, GalleryWriter {
         info = await sharp(raw).metadata();
       } catch (e) {
         // A camera fault, not a server bug: 503 with a clear code instead of a 500 "internal error".
-        throw new UnavailableError(`the camera wrote an unreadable image (${raw.length} bytes): ${errorMessage(e)}`, 'camera-failed');
+        throw new UnavailableError(
+          `the camera wrote an unreadable image (${raw.length} bytes): ${errorMessage(e)}`,
+          'camera-failed',
+        );
       }
       if (info.format !== 'jpeg' || !info.width || !info.height)
         throw new UnavailableError(`the camera wrote a ${info.format ?? 'unknown'} file, not a JPEG`, 'camera-failed');

@@ -163,6 +163,23 @@ describe('CaptureService (sim camera, real files)', () => {
     expect((await fs.readdir(store.root)).filter((n) => n.startsWith(TEMP_MARK))).toEqual([]);
   });
 
+  // Found by the torture suite (storage, tmpfs filled to ENOSPC with minFreeMB 0): the capture answered 500 internal.
+  it('a disk that fills after the free-space check (ENOSPC while writing) → 507 storage-full, not an internal error', async () => {
+    const { cam, service, store } = await setup();
+    await streaming(cam);
+    store.commit = async (p) => {
+      await store.abort(p);
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    };
+    await expect(service.capture()).rejects.toMatchObject({
+      status: 507,
+      code: 'storage-full',
+      message: expect.stringContaining('full'),
+    });
+    expect(store.count).toBe(0);
+    expect((await fs.readdir(store.root)).filter((n) => n.startsWith(TEMP_MARK))).toEqual([]);
+  });
+
   it('disk below minFreeMB: capture refused with 507 while the preview keeps streaming', async () => {
     let free = 10_000;
     const { cam, service, store } = await setup({ freeMB: () => free });

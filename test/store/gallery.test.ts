@@ -129,7 +129,10 @@ describe('GalleryStore', () => {
     const store = await open();
     const p = await store.reserve();
     await fs.writeFile(p.rawPath, Buffer.from('not a jpeg at all'));
-    await expect(store.commit(p, { capturedAt: new Date(), settings: {} })).rejects.toMatchObject({ status: 503, code: 'camera-failed' });
+    await expect(store.commit(p, { capturedAt: new Date(), settings: {} })).rejects.toMatchObject({
+      status: 503,
+      code: 'camera-failed',
+    });
     expect(store.count).toBe(0);
     expect((await fs.readdir(store.root)).filter((n) => n.startsWith(TEMP_MARK))).toEqual([]);
   });

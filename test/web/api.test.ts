@@ -74,6 +74,17 @@ describe('authentication on every route', () => {
     expectError(res, 401, 'token-in-query');
   });
 
+  // Found by the torture suite (security): `?password=` next to a valid bearer token was accepted with 200.
+  it.each(['password', 'pinhole_session'])(
+    'a %s in the query string is refused even with a valid bearer token',
+    async (key) => {
+      const res = await raw(h.url, 'GET', `/api/photos?${key}=hunter2-hunter2`, {
+        headers: { authorization: `Bearer ${API_TOKEN}` },
+      });
+      expectError(res, 401, 'token-in-query');
+    },
+  );
+
   it.each(PROTECTED.filter(([m]) => m !== 'GET'))(
     '%s %s with a cookie but no CSRF token → 403',
     async (method, p, body) => {

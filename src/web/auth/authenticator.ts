@@ -10,7 +10,18 @@ export const CSRF_COOKIE = 'pinhole_csrf';
 export const CSRF_HEADER = 'x-csrf-token';
 const OTL_TTL_MS = 10 * 60_000;
 const MAX_OTL = 20;
-const QUERY_TOKEN_KEYS = ['token', 'access_token', 'api_key', 'apikey', 'auth', 'bearer', 'session'];
+// A password or session id in a URL ends up in browser history and proxy logs just like a token: refuse them too.
+const QUERY_TOKEN_KEYS = [
+  'token',
+  'access_token',
+  'api_key',
+  'apikey',
+  'auth',
+  'bearer',
+  'session',
+  'password',
+  'pinhole_session',
+];
 
 export type Principal = { kind: 'session'; session: Session; sessionId: string } | { kind: 'token' };
 

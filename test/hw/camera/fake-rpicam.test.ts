@@ -154,11 +154,7 @@ describe('fake rpicam executables', () => {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     try {
-      await waitFor(
-        async () => fs.readFile(path.join(dir, 'state', 'camera.lock'), 'utf8').catch(() => ''),
-        5000,
-        'lock',
-      );
+      await waitFor(async () => fs.readlink(path.join(dir, 'state', 'camera.lock')).catch(() => ''), 5000, 'lock');
       const r = await run(fakeStill, ['--immediate', '-o', path.join(dir, 'x.jpg')], env);
       expect(r.code).toBe(255);
       expect(r.stderr).toMatch(/ERROR: \*\*\* failed to acquire camera .* \*\*\*/);
@@ -173,6 +169,32 @@ describe('fake rpicam executables', () => {
       env,
     );
     expect(again.code).toBe(0);
+  });
+
+  // Found by the torture suite (storage): on a full data disk the fake created an empty lock file, failed to write
+  // its pid with ENOSPC and died, so the preview stopped with the disk. The lock now lives in a symlink's target.
+  it('the camera lock is a symlink naming the owner pid (no data block needed on a full disk)', async () => {
+    await setup();
+    const p = spawn(fakeVid, ['-t', '0', '--codec', 'mjpeg', '-o', '-'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      // The first frame: the fake's signal handlers are installed (a SIGUSR2 earlier would kill it uncleanly).
+      await new Promise((r) => p.stdout?.once('data', r));
+      p.stdout?.resume();
+      const target = await waitFor(
+        async () => fs.readlink(path.join(dir, 'state', 'camera.lock')).catch(() => ''),
+        5000,
+        'lock',
+      );
+      expect(target).toBe(String(p.pid));
+      expect((await fs.lstat(path.join(dir, 'state', 'camera.lock'))).isSymbolicLink()).toBe(true);
+    } finally {
+      p.kill('SIGUSR2');
+      await new Promise((r) => p.once('exit', r));
+    }
+    await expect(fs.lstat(path.join(dir, 'state', 'camera.lock'))).rejects.toThrow();
   });
 
   it('signal mode: each SIGUSR1 captures one numbered file, SIGUSR2 exits', async () => {
@@ -253,11 +275,7 @@ describe('fake rpicam executables', () => {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     const pid = Number(await new Promise<string>((r) => sh.stdout.once('data', (d) => r(String(d).trim()))));
-    await waitFor(
-      async () => fs.readFile(path.join(dir, 'state', 'camera.lock'), 'utf8').catch(() => ''),
-      5000,
-      'lock',
-    );
+    await waitFor(async () => fs.readlink(path.join(dir, 'state', 'camera.lock')).catch(() => ''), 5000, 'lock');
     await new Promise((r) => setTimeout(r, 500));
     process.kill(pid, 'SIGTERM');
     await new Promise((r) => setTimeout(r, 300));

@@ -164,7 +164,7 @@ describe('camera faults (PINHOLE_FAKE_CAMERA_FAULT, real subprocesses)', () => {
     });
     const exited = new Promise((r) => leftover.once('exit', r));
     await waitFor(
-      async () => fs.readFile(path.join(dir, 'sim', 'camera.lock'), 'utf8').catch(() => ''),
+      async () => fs.readlink(path.join(dir, 'sim', 'camera.lock')).catch(() => ''),
       5000,
       'leftover owns the camera',
     );

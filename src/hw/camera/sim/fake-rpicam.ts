@@ -51,15 +51,30 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The camera is exclusive: the lock file holds the owner's pid; a dead owner's lock is stale and taken over. */
+/**
+ * The camera is exclusive: the lock holds the owner's pid; a dead owner's lock is stale and taken over. The lock is a
+ * symlink whose target is the pid: created atomically and stored in the inode, so it works on a full disk (a regular
+ * file would be created empty and then fail to take the pid with ENOSPC, and the preview would die with the disk).
+ */
 function acquireCamera(dir: string): boolean {
   const lock = path.join(dir, 'camera.lock');
+  const owner = (): number => {
+    try {
+      return Number(fs.readlinkSync(lock));
+    } catch {
+      try {
+        return Number(fs.readFileSync(lock, 'utf8').trim()); // a lock file left by an older fake
+      } catch {
+        return Number.NaN;
+      }
+    }
+  };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      fs.symlinkSync(String(process.pid), lock);
       process.on('exit', () => {
         try {
-          if (fs.readFileSync(lock, 'utf8') === String(process.pid)) fs.unlinkSync(lock);
+          if (owner() === process.pid) fs.unlinkSync(lock);
         } catch {
           /* already gone */
         }
@@ -67,8 +82,8 @@ function acquireCamera(dir: string): boolean {
       return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const owner = Number(fs.readFileSync(lock, 'utf8').trim());
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) return false;
+      const pid = owner();
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) return false;
       fs.rmSync(lock, { force: true });
     }
   }
