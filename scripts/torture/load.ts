@@ -96,6 +96,10 @@ export async function run(opts: ScenarioOptions): Promise<Record<string, unknown
     // RSS slope after a warm-up of the first fifth of the run.
     const warm = samples.filter((s) => s.t >= samples[samples.length - 1].t * 0.2);
     const rssSlope = slope(warm.map((s) => ({ x: s.t, y: s.rssMB })));
+    // The second half alone: a cache filling up (sharp/libvips keeps up to 100 operations) flattens out; a leak does not.
+    const late = samples.filter((s) => s.t >= samples[samples.length - 1].t * 0.5);
+    const rssSlopeLate = slope(late.map((s) => ({ x: s.t, y: s.rssMB })));
+    const rssByMinute = samples.filter((_, i) => i % 60 === 0).map((s) => round(s.rssMB));
     const fdSlope = slope(warm.map((s) => ({ x: s.t, y: s.fds })));
     const minFast = Math.min(...fastFps);
     const maxFast = Math.max(...fastFps);
@@ -131,6 +135,8 @@ export async function run(opts: ScenarioOptions): Promise<Record<string, unknown
         lastMB: round(samples[samples.length - 1]?.rssMB ?? null),
         maxMB: round(Math.max(...samples.map((s) => s.rssMB))),
         slopeMBPerMin: round(rssSlope, 2),
+        slopeSecondHalfMBPerMin: round(rssSlopeLate, 2),
+        byMinute: rssByMinute,
       },
       fds: {
         baseline: fdBaseline,

@@ -103,9 +103,11 @@ export function profileFor(board: BoardInfo): BoardProfile {
   const notes: string[] = [];
   let name: string = board.id;
   let overrides: ProfileOverrides = {};
+  // Off a Pi too the daemon keeps sharp's cache small and holds no files open: every photo is processed once, so a
+  // big cache only raises RSS (and open file descriptors) without saving work.
   let runtime: BoardProfile['runtime'] = {
     liveFilters: 'all',
-    sharpCache: { memory: 50, files: 20, items: 100 },
+    sharpCache: { memory: 32, files: 0, items: 50 },
     sharpConcurrency: 0,
   };
 
