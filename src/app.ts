@@ -301,6 +301,7 @@ export class App {
       config: cfg,
       configErrors: cfg.errors.length,
       look: this.selectedLook,
+      memory: process.memoryUsage(),
       components: this.lifecycle.states(),
     };
   }

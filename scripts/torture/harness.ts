@@ -200,7 +200,17 @@ export class TortureDaemon {
     const proc = spawn(process.execPath, [cliPath, 'run', '--config', this.configFile], {
       cwd: this.root,
       // PINHOLE_DEV=1: power off, reboot and clock changes are only logged — a fuzzer must never power off this machine.
-      env: { ...process.env, PINHOLE_CONFIG: '', PINHOLE_DEV: '1', ...this.opts.env },
+      // The memory settings are the systemd unit's (systemd/pinhole.service): the daemon is tortured as it runs.
+      env: {
+        MALLOC_ARENA_MAX: '2',
+        MALLOC_MMAP_THRESHOLD_: '131072',
+        VIPS_CONCURRENCY: '1',
+        UV_THREADPOOL_SIZE: '2',
+        ...process.env,
+        PINHOLE_CONFIG: '',
+        PINHOLE_DEV: '1',
+        ...this.opts.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;
