@@ -102,7 +102,10 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.k
 if (process.argv.includes('--watch')) {
   // `npm run dev`: tsc and vite rebuild on change; the daemon restarts when the compiled code changes.
   spawn('npx', ['tsc', '-p', 'tsconfig.json', '--watch', '--preserveWatchOutput'], { cwd: root, stdio: 'inherit' });
-  spawn('npx', ['vite', 'build', 'web-ui', '--config', 'web-ui/vite.config.ts', '--watch'], { cwd: root, stdio: 'inherit' });
+  spawn('npx', ['vite', 'build', 'web-ui', '--config', 'web-ui/vite.config.ts', '--watch'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   let timer;
   watch(path.join(root, 'dist', 'src'), { recursive: true }, () => {
     clearTimeout(timer);
