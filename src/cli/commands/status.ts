@@ -15,17 +15,51 @@ interface DaemonStatus {
   uptimeSeconds: number;
   config: { file: string; errors: string[]; loadedAt: string };
   components: ComponentState[];
+  look?: string | null;
 }
 
-function summary(s: unknown): string {
-  if (!s || typeof s !== 'object') return '';
-  const o = s as Record<string, unknown>;
-  const parts: string[] = [];
-  for (const k of ['state', 'backend', 'reason', 'lastError', 'url', 'leds', 'queued']) {
-    if (o[k] === undefined || o[k] === null) continue;
-    parts.push(`${k}=${typeof o[k] === 'object' ? JSON.stringify(o[k]) : String(o[k])}`);
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (v && typeof v === 'object' ? (v as Obj) : {});
+const len = (v: unknown) => (Array.isArray(v) ? v.length : 0);
+
+/** One readable line per component; `--json` has everything. */
+function summary(name: string, s: unknown): string {
+  const o = obj(s);
+  switch (name) {
+    case 'camera': {
+      const c = obj(o.camera);
+      const parts = [
+        `${c.state ?? '?'}`,
+        `mode=${c.mode ?? '-'}`,
+        `restarts=${c.restarts ?? 0}`,
+        `photos=${o.photos ?? 0}`,
+        `viewers=${o.viewers ?? 0}`,
+      ];
+      if (c.lastError) parts.push(`last error: ${String(c.lastError).split('\n')[0]}`);
+      return parts.join(' ');
+    }
+    case 'faces':
+      return [`${o.state ?? '?'}`, `model=${o.model ?? '?'}`, o.reason ? `(${o.reason})` : '']
+        .filter(Boolean)
+        .join(' ');
+    case 'filters':
+      return `running=${len(o.running)} queued=${len(o.queued)} workers=${o.workers ?? '?'}`;
+    case 'gpio': {
+      const leds = obj(o.leds);
+      return [
+        `backend=${o.backend ?? '?'}`,
+        o.reason ? `(${o.reason})` : '',
+        leds.state ? `leds=${leds.state}` : '',
+        o.startError ? `error: ${o.startError}` : '',
+      ]
+        .filter(Boolean)
+        .join(' ');
+    }
+    case 'web':
+      return o.url ? `url=${o.url}` : '';
+    default:
+      return '';
   }
-  return parts.join(' ');
 }
 
 export const command: CliCommand = {
@@ -51,10 +85,11 @@ export const command: CliCommand = {
     } else {
       ctx.out('config: ok');
     }
+    ctx.out(`look for button captures: ${status.look ?? 'none'} (next-filter button)`);
     for (const c of status.components) {
       const state = c.running ? 'running' : 'not running';
       ctx.out(
-        `${c.name.padEnd(8)} ${state}${c.error ? ` (${c.error})` : ''}${c.status ? `  ${summary(c.status)}` : ''}`,
+        `${c.name.padEnd(8)} ${state}${c.error ? ` (${c.error})` : ''}${c.status ? `  ${summary(c.name, c.status)}` : ''}`,
       );
     }
     return 0;
