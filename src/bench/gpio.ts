@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { CameraComponent } from '../capture/camera-component.js';
 import type { CaptureResult } from '../capture/capture-service.js';
 import { defaultConfig } from '../config/load.js';
+import type { PinholeConfig } from '../config/schema.js';
 import { EventBus } from '../events.js';
 import type { ButtonActionHandlers } from '../hw/gpio/actions.js';
 import { GpioComponent } from '../hw/gpio/gpio-component.js';
@@ -41,8 +42,8 @@ async function eventLoopTurn(n: number): Promise<number[]> {
   return out;
 }
 
-async function simPresses(n: number): Promise<number[]> {
-  const cfg = defaultConfig();
+/** The sim backend with one shutter button on BCM 26 (5 ms debounce, no long or double action: fires on press). */
+function simShutterButton(cfg: PinholeConfig): void {
   cfg.gpio.backend = 'sim';
   cfg.gpio.modelPath = path.join(os.tmpdir(), 'pinhole-bench-no-model');
   cfg.gpio.buttons = [
@@ -59,6 +60,11 @@ async function simPresses(n: number): Promise<number[]> {
       doublePressMs: 300,
     },
   ];
+}
+
+async function simPresses(n: number): Promise<number[]> {
+  const cfg = defaultConfig();
+  simShutterButton(cfg);
   let shotAt = 0;
   const noop = async () => undefined;
   const handlers: ButtonActionHandlers = {
@@ -106,22 +112,7 @@ async function simCameraPresses(n: number): Promise<{ toCommand: number[]; toDur
   cfg.camera.backend = 'sim';
   cfg.camera.capture.strategy = 'signal';
   cfg.camera.still = { width: 640, height: 480, quality: 80 };
-  cfg.gpio.backend = 'sim';
-  cfg.gpio.modelPath = path.join(os.tmpdir(), 'pinhole-bench-no-model');
-  cfg.gpio.buttons = [
-    {
-      name: 'shutter',
-      pin: 26,
-      action: 'shutter',
-      activeLow: true,
-      pull: 'up',
-      debounceMs: 5,
-      longPressMs: 1000,
-      longPressAction: 'none',
-      doublePressAction: 'none',
-      doublePressMs: 300,
-    },
-  ];
+  simShutterButton(cfg);
   const camera = new CameraComponent({ config: cfg, bus: new EventBus() });
   let handlerAt = 0;
   let shot: Promise<CaptureResult> | undefined;
