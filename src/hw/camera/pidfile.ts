@@ -70,7 +70,8 @@ export class CameraPidFile {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** True for a running process; a zombie (exited, not yet reaped) counts as gone. */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch {

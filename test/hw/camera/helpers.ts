@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, promises as fs, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, promises as fs, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,19 +75,7 @@ export async function waitFor<T>(
   }
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return false;
-  }
-}
+export { isAlive } from '../../../src/hw/camera/pidfile.js';
 
 /** Pids of camera processes (fake rpicam apps) whose command line mentions this test's folder. */
 export async function cameraProcessesOf(marker: string): Promise<number[]> {
