@@ -75,7 +75,9 @@ export async function waitFor<T>(
   }
 }
 
-export { isAlive } from '../../../src/hw/camera/pidfile.js';
+import { isAlive } from '../../../src/hw/camera/pidfile.js';
+
+export { isAlive };
 
 /** Pids of camera processes (fake rpicam apps) whose command line mentions this test's folder. */
 export async function cameraProcessesOf(marker: string): Promise<number[]> {
