@@ -330,17 +330,8 @@ export function slope(points: { x: number; y: number }[]): number {
 export const round = (v: number | null, digits = 1): number | null =>
   v === null || !Number.isFinite(v) ? v : Math.round(v * 10 ** digits) / 10 ** digits;
 
-/** Seeded PRNG (mulberry32) so a failing run can be replayed with the same seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG so a failing run can be replayed with the same seed. */
+export { mulberry32 as rng } from '../../src/util/prng.js';
 
 export function pick<T>(r: () => number, items: readonly T[]): T {
   return items[Math.floor(r() * items.length)];

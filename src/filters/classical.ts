@@ -1,4 +1,5 @@
-import { applyLut, histMean, imageStats, lutFrom, mapRows, mulberry32, percentile, sharpPass } from './strips.js';
+import { mulberry32 } from '../util/prng.js';
+import { applyLut, histMean, imageStats, lutFrom, mapRows, percentile, sharpPass } from './strips.js';
 import type { FilterDef } from './types.js';
 
 const clamp01 = (v: number) => (v < 0 ? 0 : Math.min(v, 1));

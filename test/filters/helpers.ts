@@ -6,8 +6,8 @@ import sharp from 'sharp';
 import { dirResolver, FilterModels } from '../../src/filters/models.js';
 import type { PipelineDeps } from '../../src/filters/pipeline.js';
 import { FilterRegistry } from '../../src/filters/registry.js';
-import { mulberry32 } from '../../src/filters/strips.js';
 import type { FaceFinder } from '../../src/filters/types.js';
+import { mulberry32 } from '../../src/util/prng.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const shared = path.resolve(repoRoot, '../shared');

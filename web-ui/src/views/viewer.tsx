@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type CatalogEntry, errorText, type Job, type Photo } from '../api';
 import { onWs } from '../ws';
+import { CatalogOptions } from './catalog-options';
 
 /** Neighbours for swiping: the newest page around this photo. */
 async function neighbours(id: string): Promise<{ prev?: string; next?: string }> {
@@ -197,16 +198,7 @@ export function Viewer({ id }: { id: string }) {
       <div class="apply">
         <select value={apply} onChange={(e) => setApply(e.currentTarget.value)} data-testid="apply-filter">
           <option value="">Apply a filter…</option>
-          {catalog.filters.map((f) => (
-            <option key={f.name} value={f.name}>
-              {f.title ?? f.name}
-            </option>
-          ))}
-          {catalog.recipes.map((f) => (
-            <option key={`r-${f.name}`} value={f.name}>
-              {f.title ?? f.name} (recipe)
-            </option>
-          ))}
+          <CatalogOptions catalog={catalog} />
         </select>
         <button
           type="button"

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type CatalogEntry, errorText, type Photo } from '../api';
 import { onWs } from '../ws';
+import { CatalogOptions } from './catalog-options';
 
 /** Either shape is accepted: `{ x, y, w, h }` or the detector's `{ box: [x, y, w, h] }`. */
 interface Face {
@@ -139,16 +140,7 @@ export function Viewfinder() {
           Look
           <select value={recipe} onChange={(e) => setRecipe(e.currentTarget.value)} data-testid="recipe">
             <option value="">None</option>
-            {catalog.filters.map((f) => (
-              <option key={f.name} value={f.name}>
-                {f.title ?? f.name}
-              </option>
-            ))}
-            {catalog.recipes.map((f) => (
-              <option key={`r-${f.name}`} value={f.name}>
-                {f.title ?? f.name} (recipe)
-              </option>
-            ))}
+            <CatalogOptions catalog={catalog} />
           </select>
         </label>
       </div>
