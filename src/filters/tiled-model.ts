@@ -1,3 +1,4 @@
+import { YoungGarbage } from '../util/young-garbage.js';
 import type { ort } from '../vision/onnx.js';
 import { CHANNELS, type ImageSize } from './raw-image.js';
 import { clampOverlap, featherWeights, spans } from './tiling.js';
@@ -166,11 +167,17 @@ function accumulate(
 export function sessionRunner(session: ort.InferenceSession, Tensor: typeof ort.Tensor): TileRunner {
   const inName = session.inputNames[0];
   const outName = session.outputNames[0];
+  // each tile's input and output copy (MBs) die once the caller has blended them; without a nudge V8 keeps tens of
+  // MB of them until its external-memory limit (see YoungGarbage)
+  const garbage = new YoungGarbage(16 << 20);
+  let previousBytes = 0;
   return async (input, width, height) => {
+    garbage.add(previousBytes);
     const result = await session.run({ [inName]: new Tensor('float32', input, [1, 3, height, width]) });
     const out = result[outName];
     const data = out.data as Float32Array;
     for (const k of Object.keys(result)) if (k !== outName) result[k].dispose?.();
+    previousBytes = input.byteLength + data.byteLength;
     return data;
   };
 }

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { ValidationError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
+import { YoungGarbage } from '../util/young-garbage.js';
 import { type Face, scaleFace } from './face.js';
 import { createSession, ort, type SessionOptions } from './onnx.js';
 import { NchwBgrTensor } from './tensor.js';
@@ -29,6 +30,8 @@ export interface DetectImageResult {
 
 const DYNAMIC_MULTIPLE = 32;
 const DEFAULT_THRESHOLD = 0.6;
+/** Dead output copies allowed to pile up between young-generation collections (about 10 frames at 640×480). */
+const OUTPUT_GARBAGE_BYTES = 4 << 20;
 
 /**
  * YuNet on onnxruntime: one session, one reusable input tensor, calls serialised (the tensor buffer is shared and
@@ -38,7 +41,14 @@ const DEFAULT_THRESHOLD = 0.6;
 export class YuNetDetector {
   private tensor?: NchwBgrTensor;
   private ortInput?: ort.Tensor;
-  private outputs?: { padW: number; padH: number; fetches: Record<string, ort.Tensor>; strides: StrideOutputs[] };
+  private outputs?: {
+    padW: number;
+    padH: number;
+    fetches: Record<string, ort.Tensor>;
+    strides: StrideOutputs[];
+    bytes: number;
+  };
+  private readonly garbage = new YoungGarbage(OUTPUT_GARBAGE_BYTES);
   private queue: Promise<unknown> = Promise.resolve();
   private released = false;
 
@@ -121,16 +131,21 @@ export class YuNetDetector {
     const input = this.inputFor(rgb, w, h);
     const { width: padW, height: padH } = this.paddedSize(w, h);
     const outputs = this.outputsFor(padW, padH);
-    // onnxruntime writes into our preallocated outputs: no per-frame output allocation (less heap churn on a Pi)
+    // onnxruntime writes into our preallocated outputs (no allocation inside onnxruntime); the binding still returns
+    // fresh copies of them, which are garbage at once
     await this.session.run({ [this.session.inputNames[0]]: input }, outputs.fetches);
-    return decodeYuNet(outputs.strides, padW, padH, threshold);
+    const faces = decodeYuNet(outputs.strides, padW, padH, threshold);
+    this.garbage.add(outputs.bytes);
+    return faces;
   }
 
-  private outputsFor(padW: number, padH: number): { fetches: Record<string, ort.Tensor>; strides: StrideOutputs[] } {
+  private outputsFor(padW: number, padH: number): NonNullable<YuNetDetector['outputs']> {
     if (this.outputs && this.outputs.padW === padW && this.outputs.padH === padH) return this.outputs;
     const fetches: Record<string, ort.Tensor> = {};
+    let bytes = 0;
     const strides = YUNET_STRIDES.map((s) => {
       const n = (padW / s) * (padH / s);
+      bytes += n * (1 + 1 + 4 + 10) * 4;
       const o = {
         cls: new Float32Array(n),
         obj: new Float32Array(n),
@@ -143,7 +158,7 @@ export class YuNetDetector {
       fetches[`kps_${s}`] = new ort.Tensor('float32', o.kps, [1, n, 10]);
       return o;
     });
-    this.outputs = { padW, padH, fetches, strides };
+    this.outputs = { padW, padH, fetches, strides, bytes };
     return this.outputs;
   }
 
@@ -200,6 +215,8 @@ export class YuNetDetector {
       { data, width: info.width, height: info.height, channels: 3 },
       { threshold: opts.threshold },
     );
+    // the decoded pixels are garbage from here on, like the output copies
+    this.garbage.add(data.byteLength);
     const sx = width / info.width;
     const sy = height / info.height;
     return { width, height, faces: faces.map((f) => scaleFace(f, sx, sy)) };

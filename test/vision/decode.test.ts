@@ -1,7 +1,11 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { type Face, iou, nms } from '../../src/vision/face.js';
 import { NchwBgrTensor } from '../../src/vision/tensor.js';
 import { decodeYuNet, type StrideOutputs } from '../../src/vision/yunet-decode.js';
+import { repoRoot } from '../helpers/tmp.js';
 
 function emptyOutputs(padW: number, padH: number): StrideOutputs[] {
   return [8, 16, 32].map((s) => {
@@ -91,6 +95,13 @@ describe('NchwBgrTensor', () => {
     [32, 24, 32, 32],
     [33, 7, 64, 32],
     [320, 240, 320, 256],
+    // the SIMD kernel takes 16 pixels a step: widths below, at and around a multiple of 16 exercise its tail loop
+    [1, 1, 32, 32],
+    [15, 3, 32, 32],
+    [17, 5, 32, 32],
+    [47, 3, 64, 32],
+    [637, 211, 640, 224],
+    [640, 480, 640, 480],
   ])('%ix%i into %ix%i matches the per-pixel definition (BGR planes, zero padding)', (w, h, pw, ph) => {
     const t = new NchwBgrTensor(pw, ph);
     // dirty the buffer with a bigger image first: padding must be re-zeroed
@@ -106,6 +117,25 @@ describe('NchwBgrTensor', () => {
     const t = new NchwBgrTensor(32, 32);
     t.fill(view, 8, 4);
     expect(t.data).toEqual(naive(view, 8, 4, 32, 32));
+  });
+
+  test('two tensors keep their own buffers', () => {
+    const a = new NchwBgrTensor(32, 32);
+    const b = new NchwBgrTensor(32, 32);
+    const ra = rand(20 * 10 * 3);
+    const rb = ra.map((v) => 255 - v);
+    a.fill(ra, 20, 10);
+    b.fill(rb, 20, 10);
+    expect(a.data).toEqual(naive(ra, 20, 10, 32, 32));
+    expect(b.data).toEqual(naive(rb, 20, 10, 32, 32));
+  });
+
+  test('the generated WebAssembly module matches its source (npm run wasm)', () => {
+    const script = path.join(repoRoot, 'dist/scripts/wasm.js');
+    if (!existsSync(script)) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: repoRoot, stdio: 'inherit' });
+    const r = spawnSync(process.execPath, [script, '--check'], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 
   test('rejects images larger than the tensor or short buffers', () => {

@@ -49,17 +49,18 @@ describe('memory', () => {
     expect(kb / 1024).toBeLessThan(200);
   }, 120_000);
 
-  // As the daemon runs under systemd: MALLOC_MMAP_THRESHOLD_ set, so vision.memArena false takes effect (see onnx.ts).
-  // Measured here: total RSS grows ~45 MB, of which ~19 MB are libonnxruntime's code pages (file-backed, clean,
-  // reclaimable, shared with the filter sessions); the private (anonymous) growth is what the 40 MB budget holds.
-  test('loading the detector and running it on preview frames: private RSS grows by ≤ 40 MB (total ≤ 55 MB)', () => {
+  // As the daemon runs under systemd: MALLOC_MMAP_THRESHOLD_ set, so vision.memArena false takes effect (see onnx.ts),
+  // and no --expose-gc: the detector bounds the dead output copies itself (src/util/young-garbage.ts), so samples are
+  // taken without forcing a collection. Measured here: total RSS grows ~23 MB, of which ~19 MB are libonnxruntime's
+  // code pages (file-backed, clean, shared with the filter sessions); before the detector bounded its garbage it
+  // was ~45 MB.
+  test('loading the detector and running it on preview frames: RSS grows by ≤ 40 MB', () => {
     const script = `
       import { readFileSync } from 'node:fs';
       import sharp from 'sharp';
       import { loadFaceDetector } from ${JSON.stringify(path.join(repoRoot, 'dist/src/vision/face-model.js'))};
       sharp.cache(false);
       const mem = () => {
-        global.gc?.();
         const s = readFileSync('/proc/self/status', 'utf8');
         const kb = (k) => Number.parseInt(s.slice(s.indexOf(k + ':') + k.length + 1), 10);
         return { total: kb('VmRSS') / 1024, anon: kb('RssAnon') / 1024 };
@@ -71,9 +72,9 @@ describe('memory', () => {
       const before = mem();
       const det = await loadFaceDetector({ model: 'yunet_s_dynamic', modelsDir: ${JSON.stringify(models)}, threads: 2, optimization: 'all', memArena: false, inputSize: { width: 640, height: 480 } });
       const samples = [];
-      for (let i = 1; i <= 100; i++) {
+      for (let i = 1; i <= 300; i++) {
         await det.detectImage(frame, { maxSide: 640, threshold: 0.6 });
-        if (i % 20 === 0) {
+        if (i % 60 === 0) {
           const m = mem();
           samples.push({ total: m.total - before.total, anon: m.anon - before.anon });
         }
@@ -81,7 +82,7 @@ describe('memory', () => {
       console.log(JSON.stringify({ samples }));
     `;
     const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' };
-    const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
       cwd: repoRoot,
       env,
       encoding: 'utf8',
@@ -92,12 +93,12 @@ describe('memory', () => {
       samples: { total: number; anon: number }[];
     };
     expect(samples).toHaveLength(5);
-    // steady state: the median of five samples after GC (single samples swing by several MB with glibc's heap)
+    // steady state: the median of five samples (single samples swing by a few MB with glibc's heap)
     const median = (k: 'total' | 'anon') => samples.map((x) => x[k]).sort((a, b) => a - b)[2];
     const msg = `growth samples (MB): ${samples.map((x) => `${x.total.toFixed(1)}/${x.anon.toFixed(1)}`).join(' ')} (total/anon)`;
     console.log(`detector memory ${msg}`);
     expect(median('anon'), msg).toBeGreaterThan(0);
-    expect(median('anon'), msg).toBeLessThanOrEqual(40);
-    expect(median('total'), msg).toBeLessThanOrEqual(55);
+    expect(median('total'), msg).toBeLessThanOrEqual(40);
+    expect(median('anon'), msg).toBeLessThanOrEqual(12);
   });
 });
