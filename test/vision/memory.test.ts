@@ -72,9 +72,9 @@ describe('memory', () => {
       const before = mem();
       const det = await loadFaceDetector({ model: 'yunet_s_dynamic', modelsDir: ${JSON.stringify(models)}, threads: 2, optimization: 'all', memArena: false, inputSize: { width: 640, height: 480 } });
       const samples = [];
-      for (let i = 1; i <= 300; i++) {
+      for (let i = 1; i <= 150; i++) {
         await det.detectImage(frame, { maxSide: 640, threshold: 0.6 });
-        if (i % 60 === 0) {
+        if (i % 30 === 0) {
           const m = mem();
           samples.push({ total: m.total - before.total, anon: m.anon - before.anon });
         }
