@@ -145,7 +145,6 @@ export class YuNetDetector {
     let bytes = 0;
     const strides = YUNET_STRIDES.map((s) => {
       const n = (padW / s) * (padH / s);
-      bytes += n * (1 + 1 + 4 + 10) * 4;
       const o = {
         cls: new Float32Array(n),
         obj: new Float32Array(n),
@@ -156,6 +155,7 @@ export class YuNetDetector {
       fetches[`obj_${s}`] = new ort.Tensor('float32', o.obj, [1, n, 1]);
       fetches[`bbox_${s}`] = new ort.Tensor('float32', o.bbox, [1, n, 4]);
       fetches[`kps_${s}`] = new ort.Tensor('float32', o.kps, [1, n, 10]);
+      bytes += o.cls.byteLength + o.obj.byteLength + o.bbox.byteLength + o.kps.byteLength;
       return o;
     });
     this.outputs = { padW, padH, fetches, strides, bytes };

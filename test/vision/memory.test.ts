@@ -93,11 +93,13 @@ describe('memory', () => {
       samples: { total: number; anon: number }[];
     };
     expect(samples).toHaveLength(5);
-    // steady state: the median of five samples (single samples swing by a few MB with glibc's heap)
+    // steady state: the median of five samples (single samples swing by a few MB with glibc's heap); the anonymous
+    // part can come out below the baseline, as the detector's collections also free garbage from before it loaded
     const median = (k: 'total' | 'anon') => samples.map((x) => x[k]).sort((a, b) => a - b)[2];
     const msg = `growth samples (MB): ${samples.map((x) => `${x.total.toFixed(1)}/${x.anon.toFixed(1)}`).join(' ')} (total/anon)`;
     console.log(`detector memory ${msg}`);
-    expect(median('anon'), msg).toBeGreaterThan(0);
+    // the session's code and weights must show: a measurement of nothing would pass the bounds below
+    expect(median('total'), msg).toBeGreaterThan(5);
     expect(median('total'), msg).toBeLessThanOrEqual(40);
     expect(median('anon'), msg).toBeLessThanOrEqual(12);
   });
