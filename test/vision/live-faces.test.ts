@@ -68,17 +68,24 @@ describe('LiveFaces', () => {
     return { c, load: async () => det };
   }
 
-  test('emits faces for preview frames, one in flight at most, rate-limited by vision.faces.fps', async () => {
+  /** Started LiveFaces over the counting detector, with a settable clock and its face events recorded. */
+  async function startCounting() {
     const bus = new EventBus();
     const frames = new FakeFrames();
-    let clock = 0;
+    const clock = { now: 0 };
     const { c, load } = counting();
-    live = new LiveFaces({ config: config(), bus, frames, loadDetector: load, now: () => clock });
     const events: FacesEvent[] = [];
     bus.on('faces', (e) => {
       events.push(e);
     });
-    await live.start();
+    const l = new LiveFaces({ config: config(), bus, frames, loadDetector: load, now: () => clock.now });
+    live = l;
+    await l.start();
+    return { live: l, frames, clock, c, events };
+  }
+
+  test('emits faces for preview frames, one in flight at most, rate-limited by vision.faces.fps', async () => {
+    const { live, frames, clock, c, events } = await startCounting();
     expect(live.status()).toMatchObject({ state: 'running', enabled: true });
     // a burst while the first is running: all dropped, never queued
     for (let i = 0; i < 10; i++) frames.push(frame);
@@ -88,11 +95,11 @@ describe('LiveFaces', () => {
     expect(events[0]).toMatchObject({ width: 640, height: 376 });
     expect(events[0].faces).toHaveLength(2);
     // 100 ms later (< 250 ms at 4 fps): dropped; 260 ms later: processed
-    clock = 100;
+    clock.now = 100;
     frames.push(frame);
     await live.idle();
     expect(c.calls).toBe(1);
-    clock = 260;
+    clock.now = 260;
     frames.push(frame);
     frames.push(frame);
     await live.idle();
@@ -102,16 +109,7 @@ describe('LiveFaces', () => {
   });
 
   test('toggle-faces turns live detection off (clearing boxes) and on again', async () => {
-    const bus = new EventBus();
-    const frames = new FakeFrames();
-    let clock = 0;
-    const { c, load } = counting();
-    live = new LiveFaces({ config: config(), bus, frames, loadDetector: load, now: () => clock });
-    const events: FacesEvent[] = [];
-    bus.on('faces', (e) => {
-      events.push(e);
-    });
-    await live.start();
+    const { live, frames, clock, c, events } = await startCounting();
     expect(await live.controlMethods()['toggle-faces']({})).toEqual({ enabled: false });
     expect(events).toEqual([{ width: 0, height: 0, faces: [], at: 0 }]);
     expect(live.status().state).toBe('disabled');
@@ -119,7 +117,7 @@ describe('LiveFaces', () => {
     await live.idle();
     expect(c.calls).toBe(0);
     expect(await live.controlMethods()['toggle-faces']({ enabled: true })).toEqual({ enabled: true });
-    clock = 1000;
+    clock.now = 1000;
     frames.push(frame);
     await live.idle();
     expect(c.calls).toBe(1);
@@ -127,14 +125,10 @@ describe('LiveFaces', () => {
   });
 
   test('a bad frame is counted and the next one still works', async () => {
-    const bus = new EventBus();
-    const frames = new FakeFrames();
-    let clock = 0;
-    live = new LiveFaces({ config: config(), bus, frames, loadDetector: counting().load, now: () => clock });
-    await live.start();
+    const { live, frames, clock } = await startCounting();
     frames.push(frame.subarray(0, 100));
     await live.idle();
-    clock = 1000;
+    clock.now = 1000;
     frames.push(frame);
     await live.idle();
     expect(live.status()).toMatchObject({ processed: 1, failed: 1 });
