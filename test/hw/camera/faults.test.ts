@@ -4,11 +4,10 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CameraConfig } from '../../../src/config/sections/camera.js';
-import { cameraCommands } from '../../../src/hw/camera/commands.js';
-import { RpicamCamera } from '../../../src/hw/camera/rpicam-camera.js';
-import type { CameraStatus, Frame } from '../../../src/hw/camera/types.js';
+import type { RpicamCamera } from '../../../src/hw/camera/rpicam-camera.js';
+import type { Frame } from '../../../src/hw/camera/types.js';
 import { configureLogging } from '../../../src/util/logger.js';
-import { cameraConfig, ensureBuilt, fakeVid, isAlive, tempDir, waitFor } from './helpers.js';
+import { cameraConfig, ensureBuilt, fakeVid, isAlive, simCamera, tempDir, waitFor } from './helpers.js';
 
 let dir: string;
 let cams: RpicamCamera[] = [];
@@ -28,18 +27,7 @@ async function makeCamera(
   cfg: CameraConfig = cameraConfig((c) => (c.capture.strategy = 'switch')),
 ) {
   dir = await tempDir();
-  const env = { ...process.env, PINHOLE_FAKE_CAMERA_STATE_DIR: path.join(dir, 'sim') } as NodeJS.ProcessEnv;
-  if (fault) env.PINHOLE_FAKE_CAMERA_FAULT = fault;
-  else delete env.PINHOLE_FAKE_CAMERA_FAULT;
-  const cam = new RpicamCamera({
-    config: cfg,
-    commands: cameraCommands('sim'),
-    runDir: path.join(dir, 'run'),
-    env,
-    placeholderIntervalMs: 150,
-  });
-  const states: CameraStatus[] = [];
-  cam.onStatus((s) => states.push(s));
+  const { cam, states } = simCamera(dir, cfg, fault, { placeholderIntervalMs: 150 });
   cams.push(cam);
   return { cam, states };
 }

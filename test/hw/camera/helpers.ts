@@ -5,6 +5,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultConfig } from '../../../src/config/load.js';
 import type { CameraConfig } from '../../../src/config/sections/camera.js';
+import { cameraCommands } from '../../../src/hw/camera/commands.js';
+import { RpicamCamera } from '../../../src/hw/camera/rpicam-camera.js';
+import type { CameraStatus } from '../../../src/hw/camera/types.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const sharedDir = path.resolve(repoRoot, '../shared');
@@ -91,4 +94,30 @@ export async function cameraProcessesOf(marker: string): Promise<number[]> {
     if (cmd.includes('fake-rpicam') && env.includes(marker) && isAlive(Number(p))) pids.push(Number(p));
   }
   return pids;
+}
+
+/**
+ * An RpicamCamera over the fake rpicam executables in `dir` (their state in dir/sim, pid files in dir/run), with an
+ * optional PINHOLE_FAKE_CAMERA_FAULT mode, recording every status it reports.
+ */
+export function simCamera(
+  dir: string,
+  cfg: CameraConfig,
+  fault?: string,
+  extra: Partial<ConstructorParameters<typeof RpicamCamera>[0]> = {},
+): { cam: RpicamCamera; states: CameraStatus[] } {
+  const env = { ...process.env, PINHOLE_FAKE_CAMERA_STATE_DIR: path.join(dir, 'sim') } as NodeJS.ProcessEnv;
+  if (fault) env.PINHOLE_FAKE_CAMERA_FAULT = fault;
+  else delete env.PINHOLE_FAKE_CAMERA_FAULT;
+  const cam = new RpicamCamera({
+    config: cfg,
+    commands: cameraCommands('sim'),
+    runDir: path.join(dir, 'run'),
+    env,
+    placeholderIntervalMs: 200,
+    ...extra,
+  });
+  const states: CameraStatus[] = [];
+  cam.onStatus((s) => states.push(s));
+  return { cam, states };
 }

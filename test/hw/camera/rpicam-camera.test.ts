@@ -3,10 +3,9 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CameraConfig } from '../../../src/config/sections/camera.js';
-import { cameraCommands } from '../../../src/hw/camera/commands.js';
-import { RpicamCamera } from '../../../src/hw/camera/rpicam-camera.js';
-import type { CameraStatus, Frame } from '../../../src/hw/camera/types.js';
-import { cameraConfig, ensureBuilt, isAlive, tempDir, waitFor } from './helpers.js';
+import type { RpicamCamera } from '../../../src/hw/camera/rpicam-camera.js';
+import type { Frame } from '../../../src/hw/camera/types.js';
+import { cameraConfig, ensureBuilt, isAlive, simCamera, tempDir, waitFor } from './helpers.js';
 
 let dir: string;
 let cams: RpicamCamera[] = [];
@@ -25,19 +24,7 @@ async function makeCamera(
 ) {
   dir ??= '';
   if (!dir) dir = await tempDir();
-  const env = { ...process.env, PINHOLE_FAKE_CAMERA_STATE_DIR: path.join(dir, 'sim') } as NodeJS.ProcessEnv;
-  if (fault) env.PINHOLE_FAKE_CAMERA_FAULT = fault;
-  else delete env.PINHOLE_FAKE_CAMERA_FAULT;
-  const cam = new RpicamCamera({
-    config: cfg,
-    commands: cameraCommands('sim'),
-    runDir: path.join(dir, 'run'),
-    env,
-    placeholderIntervalMs: 200,
-    ...extra,
-  });
-  const states: CameraStatus[] = [];
-  cam.onStatus((s) => states.push(s));
+  const { cam, states } = simCamera(dir, cfg, fault, extra);
   cams.push(cam);
   return { cam, states };
 }

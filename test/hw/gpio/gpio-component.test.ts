@@ -2,24 +2,11 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { defaultConfig } from '../../../src/config/load.js';
 import type { PinholeConfig } from '../../../src/config/schema.js';
-import type { ButtonConfig } from '../../../src/config/sections/gpio.js';
 import { EventBus } from '../../../src/events.js';
 import { dispatchAction, validateGpioConfig } from '../../../src/hw/gpio/actions.js';
 import { GpioComponent } from '../../../src/hw/gpio/gpio-component.js';
 import { configureLogging, createLogger } from '../../../src/util/logger.js';
-import { recordingHandlers } from './helpers.js';
-
-const button = (b: Partial<ButtonConfig> & Pick<ButtonConfig, 'name' | 'pin'>): ButtonConfig => ({
-  action: 'shutter',
-  activeLow: true,
-  pull: 'up',
-  debounceMs: 30,
-  longPressMs: 1000,
-  longPressAction: 'none',
-  doublePressAction: 'none',
-  doublePressMs: 300,
-  ...b,
-});
+import { button, recordingHandlers } from './helpers.js';
 
 function config(edit: (c: PinholeConfig) => void = () => {}): PinholeConfig {
   const c = defaultConfig();

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ButtonConfig } from '../../../src/config/sections/gpio.js';
 import type { ButtonActionHandlers } from '../../../src/hw/gpio/actions.js';
 
 export const fixturesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/gpio');
@@ -56,3 +57,16 @@ export async function fakeSysfs(
   }
   return root;
 }
+
+/** A button config with the schema's defaults: a plain shutter unless `b` says otherwise. */
+export const button = (b: Partial<ButtonConfig> & Pick<ButtonConfig, 'name' | 'pin'>): ButtonConfig => ({
+  action: 'shutter',
+  activeLow: true,
+  pull: 'up',
+  debounceMs: 30,
+  longPressMs: 1000,
+  longPressAction: 'none',
+  doublePressAction: 'none',
+  doublePressMs: 300,
+  ...b,
+});

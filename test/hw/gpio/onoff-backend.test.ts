@@ -4,7 +4,7 @@ import { defaultConfig } from '../../../src/config/load.js';
 import { GpioComponent } from '../../../src/hw/gpio/gpio-component.js';
 import { OnoffBackend } from '../../../src/hw/gpio/onoff-backend.js';
 import { findPiGpioChip } from '../../../src/hw/gpio/sysfs.js';
-import { fakeSysfs, recordingHandlers, tempDir } from './helpers.js';
+import { button as buttonConfig, fakeSysfs, recordingHandlers, tempDir } from './helpers.js';
 
 // onoff is mocked at the module boundary only: it would write to the real /sys/class/gpio.
 const onoff = vi.hoisted(() => {
@@ -116,20 +116,7 @@ describe('GpioComponent on onoff', () => {
     const cfg = defaultConfig();
     cfg.gpio.backend = 'onoff';
     cfg.gpio.sysfsRoot = await tree(trees.base571);
-    cfg.gpio.buttons = [
-      {
-        name: 'shutter',
-        pin: 26,
-        action: 'shutter',
-        activeLow: true,
-        pull: 'up',
-        debounceMs: 30,
-        longPressMs: 1000,
-        longPressAction: 'none',
-        doublePressAction: 'none',
-        doublePressMs: 300,
-      },
-    ];
+    cfg.gpio.buttons = [buttonConfig({ name: 'shutter', pin: 26 })];
     cfg.gpio.leds = [{ name: 'ready', pin: 16, role: 'ready', activeLow: false }];
     const handlers = recordingHandlers();
     const gpio = new GpioComponent({ config: cfg, handlers });
