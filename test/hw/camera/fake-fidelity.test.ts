@@ -125,9 +125,10 @@ describe('signals per app (apps/rpicam_vid.cpp, apps/rpicam_still.cpp)', () => {
     await waitFor(() => v.out.stdoutBytes > 0, 20_000, 'frames');
     v.p.kill('SIGUSR1');
     await waitFor(() => v.out.stderr.includes('Received signal 10'), 5000, 'paused');
-    await new Promise((r) => setTimeout(r, 300));
+    // Frames already in the pipe may still arrive; after a second nothing new is written.
+    await new Promise((r) => setTimeout(r, 1000));
     const paused = v.out.stdoutBytes;
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 1000));
     expect(v.out.stdoutBytes).toBe(paused);
     v.p.kill('SIGUSR2');
     expect(await v.exited).toEqual({ code: 0, signal: null });
