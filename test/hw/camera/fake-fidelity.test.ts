@@ -1,6 +1,7 @@
 /**
  * The simulated rpicam apps against the behaviours FIDELITY.md lists (each from a named upstream file and version).
- * Real processes, real files; small frames so the suite stays cheap.
+ * Real processes, real files; small frames so the suite stays cheap. Each test starts several app processes one
+ * after another, hence the generous timeouts: a saturated 2-core machine takes seconds per Node start.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -67,7 +68,7 @@ function start(cmd: string, args: string[], extra: NodeJS.ProcessEnv = {}) {
 
 const small = ['--width', '64', '--height', '48'];
 
-describe('argv as Boost reads it (core/options.cpp, boost unix_style)', () => {
+describe('argv as Boost reads it (core/options.cpp, boost unix_style)', { timeout: 90_000 }, () => {
   it('accepts -v2, -q90, -t0, unique prefixes and --opt=value; rejects ambiguity and repeats with the real messages', async () => {
     await setup();
     const out = path.join(dir, 'a.jpg');
@@ -105,7 +106,7 @@ describe('argv as Boost reads it (core/options.cpp, boost unix_style)', () => {
   });
 });
 
-describe('signals per app (apps/rpicam_vid.cpp, apps/rpicam_still.cpp)', () => {
+describe('signals per app (apps/rpicam_vid.cpp, apps/rpicam_still.cpp)', { timeout: 90_000 }, () => {
   it('rpicam-vid ignores SIGUSR1/SIGUSR2 without --signal and stops cleanly on SIGINT', async () => {
     await setup();
     const v = start(fakeVid, ['-t', '0', '--codec', 'mjpeg', ...small, '-o', '-']);
@@ -143,7 +144,7 @@ describe('signals per app (apps/rpicam_vid.cpp, apps/rpicam_still.cpp)', () => {
   });
 });
 
-describe('stderr lines and verbosity (core/logging.hpp LOG(level))', () => {
+describe('stderr lines and verbosity (core/logging.hpp LOG(level))', { timeout: 90_000 }, () => {
   it('-v 0 prints nothing on success; -v 1 libcamera lines and "Still capture image received"; -v 2 frames and saves', async () => {
     await setup();
     const q = await run(fakeStill, ['--immediate', '-v', '0', ...small, '-o', path.join(dir, 'q.jpg')]);
@@ -158,7 +159,7 @@ describe('stderr lines and verbosity (core/logging.hpp LOG(level))', () => {
   });
 });
 
-describe('stills: EXIF and IFD1 thumbnail as image/jpeg.cpp writes them; -o - and -o FILE', () => {
+describe('stills: EXIF and IFD1 thumbnail as image/jpeg.cpp writes them; -o - and -o FILE', { timeout: 90_000 }, () => {
   it('Make/Model/Software/dates/exposure/ISO in one Exif segment, a 320×240 thumbnail, the same bytes on stdout', async () => {
     await setup();
     const file = path.join(dir, 'e.jpg');
@@ -206,7 +207,9 @@ describe('stills: EXIF and IFD1 thumbnail as image/jpeg.cpp writes them; -o - an
   });
 });
 
-describe('output names: snprintf into a 128-byte buffer (apps/rpicam_still.cpp generate_filename)', () => {
+describe('output names: snprintf into a 128-byte buffer (apps/rpicam_still.cpp generate_filename)', {
+  timeout: 90_000,
+}, () => {
   it('% directives are expanded with the frame number, %% is a percent sign, and longer names are cut', async () => {
     expect(cFormat('/d/img%04d.jpg', 7, 128).bytes.toString()).toBe('/d/img0007.jpg');
     expect(cFormat('/d/100%%-%x.jpg', 255, 128).bytes.toString()).toBe('/d/100%-ff.jpg');
@@ -225,7 +228,7 @@ describe('output names: snprintf into a 128-byte buffer (apps/rpicam_still.cpp g
   });
 });
 
-describe('frame pacing by exposure (core/rpicam_app.cpp StartCamera: FrameDurationLimits)', () => {
+describe('frame pacing by exposure (core/rpicam_app.cpp StartCamera: FrameDurationLimits)', { timeout: 90_000 }, () => {
   it('with a still stream (ZSL) a frame lasts the shutter time; the video stream keeps its frame rate', async () => {
     await setup();
     const intervals = async (args: string[]) => {
@@ -280,7 +283,7 @@ describe('frame pacing by exposure (core/rpicam_app.cpp StartCamera: FrameDurati
   });
 });
 
-describe('exit codes and error strings', () => {
+describe('exit codes and error strings', { timeout: 90_000 }, () => {
   it('a failed write, an unopenable file, camera memory: the real messages, exit status 255', async () => {
     await setup();
     const full = await run(fakeStill, ['--immediate', ...small, '-o', path.join(dir, 'f.jpg')], {
@@ -304,7 +307,7 @@ describe('exit codes and error strings', () => {
   });
 });
 
-describe('burst frames: sensor-like noise and a seeded hand-shake', () => {
+describe('burst frames: sensor-like noise and a seeded hand-shake', { timeout: 90_000 }, () => {
   it('noise grows with gain at the same brightness; the shake is sub-pixel, ≤ 1°, and the same for the same seed', async () => {
     for (const f of [1, 2, 5, 9]) {
       const s = handShake(42, f, 4056);
