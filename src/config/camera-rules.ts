@@ -13,7 +13,8 @@ export interface RuleIssue {
 
 /**
  * Options Pinhole puts on the camera command lines itself: repeating one makes Boost exit with "cannot be specified
- * more than once" (a crash loop), overriding one breaks the driver. The value says which key to use instead.
+ * more than once" (a crash loop), overriding one breaks the driver. The value names the key to use instead, or
+ * (after "nothing: ") why there is none.
  */
 export const MANAGED_OPTIONS: Readonly<Record<string, string>> = {
   output: 'nothing: Pinhole chooses the output files',
@@ -90,7 +91,7 @@ export function checkExtraArgs(extra: readonly string[]): RuleIssue[] {
           const use = MANAGED_OPTIONS[p.name];
           hits.set(
             p.index,
-            `${spelled} is set by Pinhole on the camera command line; ${use.startsWith('nothing') ? `there is ${use}` : `use ${use}`}`,
+            `${spelled} is set by Pinhole on the camera command line; ${use.startsWith('nothing: ') ? `remove it (${use.slice(9)})` : `use ${use}`}`,
           );
         } else if (Object.hasOwn(FORBIDDEN_OPTIONS, p.name)) {
           hits.set(p.index, `${spelled} cannot be used with Pinhole: ${FORBIDDEN_OPTIONS[p.name]}`);
