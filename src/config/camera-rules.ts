@@ -1,3 +1,4 @@
+import { hasPath } from './board-profile.js';
 import { appName, BoostError, parseRpicamArgv, RPICAM_APPS } from './rpicam-cli.js';
 import type { PinholeConfig } from './schema.js';
 
@@ -138,15 +139,6 @@ export function derivedCaptureTimeoutMs(shutterUs: number): number {
   return Math.max(TIMING_DEFAULTS.captureTimeoutMs, 2 * Math.ceil(shutterUs / 1000) + TIMING_DEFAULTS.captureTimeoutMs);
 }
 
-function has(doc: unknown, segments: string[]): boolean {
-  let cur = doc;
-  for (const s of segments) {
-    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, s)) return false;
-    cur = (cur as Record<string, unknown>)[s];
-  }
-  return true;
-}
-
 /**
  * Fills `camera.frameTimeoutMs` and `camera.capture.timeoutMs` from the shutter when the file does not set them
  * (`raw` is the document before defaults), and reports explicit values too short for the shutter.
@@ -154,8 +146,8 @@ function has(doc: unknown, segments: string[]): boolean {
 export function applyCameraTiming(cfg: PinholeConfig, raw: unknown): RuleIssue[] {
   const shutterUs = cfg.camera.controls.shutterUs;
   const issues: RuleIssue[] = [];
-  const explicitFrame = has(raw, ['camera', 'frameTimeoutMs']);
-  const explicitCapture = has(raw, ['camera', 'capture', 'timeoutMs']);
+  const explicitFrame = hasPath(raw, ['camera', 'frameTimeoutMs']);
+  const explicitCapture = hasPath(raw, ['camera', 'capture', 'timeoutMs']);
   if (!explicitFrame) cfg.camera.frameTimeoutMs = derivedFrameTimeoutMs(shutterUs);
   if (!explicitCapture) cfg.camera.capture.timeoutMs = derivedCaptureTimeoutMs(shutterUs);
   if (shutterUs <= 0) return issues;
