@@ -195,7 +195,8 @@ class GpiosetLine {
         if (stderr.length < 500) stderr += d.toString();
       });
       child.on('error', (e) => this.failed(`cannot run ${this.command}: ${e.message}`));
-      child.on('exit', (code, signal) => {
+      // 'close', not 'exit': only then has all of its stderr been read.
+      child.on('close', (code, signal) => {
         if (this.child === child) {
           this.child = undefined;
           this.running = undefined;

@@ -154,13 +154,13 @@ describe('LEDs through gpioset (issue 13, item 9)', () => {
         await waitFor(async () => (await setLog()).at(-1) === `16=${level}`, 5000, `gpioset 16=${level}`);
       }
       await led.close();
+      expect(warnings()).toEqual([]);
       expect((await setLog()).filter((l) => l === 'release 16')).toHaveLength(5);
       // 1.6.3 exits 0 on SIGTERM, 2.2.1 dies of it: both are the stop we asked for.
       expect(logLines.filter((l) => /gpioset stopped/.test(l)).length).toBeGreaterThanOrEqual(4);
       expect(logLines.join('\n')).toMatch(
         version === 1 ? /gpioset stopped .*code=0/ : /gpioset stopped .*signal=SIGTERM/,
       );
-      expect(warnings()).toEqual([]);
     });
   }
 
