@@ -54,10 +54,8 @@ function projectArgv(d: GpiodVersion): { tool: string; args: string[] }[] {
   const out: { tool: string; args: string[] }[] = [];
   for (const tool of ['gpiomon', 'gpioset', 'gpiodetect']) out.push({ tool, args: ['--version'] });
   for (const chip of ['gpiochip0', 'gpiochip4'])
-    for (const pin of [0, 26, 27])
-      for (const pull of ['up', 'down', 'off'] as const)
-        for (const us of [0, 1, 2000, 100_000])
-          out.push({ tool: 'gpiomon', args: monitorArgs(d, chip, pin, pull, us) });
+    for (const pull of ['up', 'down', 'off'] as const)
+      for (const us of [0, 1, 2000, 100_000]) out.push({ tool: 'gpiomon', args: monitorArgs(d, chip, 27, pull, us) });
   for (const level of [0, 1] as const) out.push({ tool: 'gpioset', args: setArgs(d, 'gpiochip0', 16, level) });
   out.push({ tool: 'gpiodetect', args: [] });
   return out;
@@ -204,7 +202,7 @@ function dialectSuite(
           failures.push(`${line} (expected: ${expected.trim()})`);
       }
     });
-    expect(cases.length).toBeGreaterThan(70);
+    expect(cases.length).toBeGreaterThan(25);
     expect(failures).toEqual([]);
   }, 180_000);
 
