@@ -4,6 +4,7 @@ import type { BoardInfo } from '../config/board-profile.js';
 import type { PinholeConfig } from '../config/schema.js';
 import { allModelStatus, loadManifest } from '../models/manifest.js';
 import { errorMessage } from '../util/errors.js';
+import { checkButtonPulls } from './gpio-pulls.js';
 import type { DoctorSystem } from './system.js';
 import type { CheckResult } from './types.js';
 
@@ -524,6 +525,7 @@ export const ALL_CHECKS: Check[] = [
   checkNode,
   checkCamera,
   checkGpio,
+  checkButtonPulls,
   checkGroups,
   checkModels,
   checkDisk,

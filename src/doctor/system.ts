@@ -12,6 +12,8 @@ export interface DoctorPaths {
   /** Folder holding thermal_zone* (each with `type` and `temp` in millidegrees). */
   thermalRoot: string;
   groupFile: string;
+  /** config.txt; unset: the firmware's own locations (pulls.ts BOOT_CONFIG_PATHS). */
+  bootConfig?: string;
 }
 
 export const DEFAULT_DOCTOR_PATHS: DoctorPaths = {

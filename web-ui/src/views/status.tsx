@@ -10,6 +10,12 @@ interface StatusReport {
   camera: { state: string; lastError?: string };
   configErrors: string[];
   web?: { viewers: number; wsClients: number };
+  gpio?: {
+    backend: string;
+    error?: string | null;
+    filter?: { kind: string; us: number; detail: string };
+    warnings?: string[];
+  };
 }
 
 export function Status() {
@@ -107,6 +113,22 @@ export function Status() {
               Up for {Math.floor(s.system.uptimeS / 3600)} h {Math.floor((s.system.uptimeS % 3600) / 60)} min
             </p>
           )}
+        </section>
+      )}
+      {s.gpio && s.gpio.backend !== 'none' && (
+        <section>
+          <h3>Buttons</h3>
+          <p data-testid="gpio-filter">
+            Backend: {s.gpio.backend}
+            {s.gpio.filter &&
+              ` · spike filter: ${s.gpio.filter.kind === 'off' ? 'off' : `${s.gpio.filter.detail}, ${s.gpio.filter.us} µs`}`}
+          </p>
+          {s.gpio.error && <p class="error">{s.gpio.error}</p>}
+          {(s.gpio.warnings ?? []).map((w) => (
+            <p class="error" data-testid="gpio-warning" key={w}>
+              {w}
+            </p>
+          ))}
         </section>
       )}
       {s.configErrors.length > 0 && (
