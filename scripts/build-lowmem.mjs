@@ -25,7 +25,13 @@ const parsed = ts.parseJsonConfigFileContent(
   configFile,
 );
 if (parsed.errors.length) {
-  console.error(ts.formatDiagnostics(parsed.errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => repo, getNewLine: () => '\n' }));
+  console.error(
+    ts.formatDiagnostics(parsed.errors, {
+      getCanonicalFileName: (f) => f,
+      getCurrentDirectory: () => repo,
+      getNewLine: () => '\n',
+    }),
+  );
   process.exit(2);
 }
 const options = parsed.options;
@@ -40,10 +46,19 @@ let count = 0;
 for (const file of parsed.fileNames) {
   if (file.endsWith('.d.ts')) continue;
   const rel = path.relative(rootDir, file);
-  const jsFile = path.join(outDir, rel.replace(/\.(m|c)?tsx?$/, (_m, k) => `.${k ?? ''}js`));
+  const jsFile = path.join(
+    outDir,
+    rel.replace(/\.(m|c)?tsx?$/, (_m, k) => `.${k ?? ''}js`),
+  );
   const text = await fs.readFile(file, 'utf8');
   const out = ts.transpileModule(text, {
-    compilerOptions: { ...options, module: formatOf(file), moduleResolution: ts.ModuleResolutionKind.Bundler, outDir: undefined, rootDir: undefined },
+    compilerOptions: {
+      ...options,
+      module: formatOf(file),
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      outDir: undefined,
+      rootDir: undefined,
+    },
     fileName: file,
     reportDiagnostics: true,
   });

@@ -40,7 +40,11 @@ const REQUIRED = ['dist/src/cli/main.js', 'dist/web-ui/index.html', 'package-loc
 
 function git(...a) {
   try {
-    return execFileSync('git', ['-c', `safe.directory=${repo}`, ...a], { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['-c', `safe.directory=${repo}`, ...a], {
+      cwd: repo,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return null;
   }

@@ -12,6 +12,8 @@ export interface DoctorPaths {
   /** Folder holding thermal_zone* (each with `type` and `temp` in millidegrees). */
   thermalRoot: string;
   groupFile: string;
+  /** Service-user checks (src/doctor/service.ts): passwd, /dev, polkit; defaults are the real paths. */
+  service?: Partial<import('./service.js').ServicePaths>;
 }
 
 export const DEFAULT_DOCTOR_PATHS: DoctorPaths = {
