@@ -207,4 +207,76 @@ describe('scripts/install.sh --root (dry run)', { timeout: 240_000 }, () => {
     expect(rel).toMatchObject({ name: 'pinhole', version: expect.stringMatching(/^\d/) });
     expect(existsSync(path.join(root, 'sys/etc/polkit-1/rules.d/50-pinhole.rules'))).toBe(true);
   });
+
+  it('upgrades an install made by the earlier installer: config and password kept, new unit, clone tidied', async () => {
+    // The earlier installer (main before this change) as it ran from a clone, into the same DIR.
+    const earlier = path.join(repoRoot, 'test/fixtures/earlier-installer');
+    const oldClone = path.join(root, 'home/pi/pinhole');
+    await fs.mkdir(path.join(oldClone, 'scripts'), { recursive: true });
+    for (const f of [
+      'package.json',
+      'package-lock.json',
+      'models',
+      'systemd',
+      'dist',
+      'src',
+      'tsconfig.json',
+      'scripts',
+      'web-ui',
+    ])
+      await fs.cp(path.join(repoRoot, f), path.join(oldClone, f), { recursive: true });
+    await fs.copyFile(path.join(earlier, 'install.sh'), path.join(oldClone, 'scripts/install.sh'));
+    await fs.copyFile(path.join(earlier, 'pinhole.service'), path.join(oldClone, 'systemd/pinhole.service'));
+    const sys = path.join(root, 'sys');
+    const first = await new Promise<{ code: number; out: string }>((resolve) =>
+      execFile(
+        'bash',
+        [path.join(oldClone, 'scripts/install.sh'), '--root', sys, '--no-start'],
+        { env: { ...process.env, SUDO_USER: 'pi' } },
+        (e, o, er) => resolve({ code: e ? 1 : 0, out: o + er }),
+      ),
+    );
+    expect(first.code, first.out).toBe(0);
+    expect(await fs.readFile(path.join(sys, 'etc/systemd/system/pinhole.service'), 'utf8')).toContain(
+      'ExecStart=/usr/bin/node ',
+    );
+    expect(existsSync(path.join(sys, 'opt/pinhole/.install-info'))).toBe(false);
+    const cfg = path.join(sys, 'etc/pinhole/config.yaml');
+    await fs.writeFile(cfg, '# the owner edited this\nweb:\n  port: 8081\n');
+    await fs.mkdir(path.join(sys, 'var/lib/pinhole/state'), { recursive: true });
+    await fs.writeFile(path.join(sys, 'var/lib/pinhole/state/password.json'), '{"scrypt":"kept"}\n');
+    // The earlier installer built the clone as root: a clone owned by pi (uid 1000) with root-owned dist/.
+    const isRoot = process.getuid?.() === 0;
+    if (isRoot) {
+      execFileSync('chown', ['-R', '1000:1000', oldClone]);
+      execFileSync('chown', ['-R', '0:0', path.join(oldClone, 'dist')]);
+    }
+    // The new installer, from the same clone after `git pull`.
+    await fs.cp(installer, path.join(oldClone, 'scripts/install.sh'));
+    await fs.cp(path.join(repoRoot, 'scripts/release.mjs'), path.join(oldClone, 'scripts/release.mjs'));
+    await fs.cp(path.join(repoRoot, 'systemd'), path.join(oldClone, 'systemd'), { recursive: true });
+    const up = await new Promise<{ code: number; out: string }>((resolve) =>
+      execFile(
+        'bash',
+        [path.join(oldClone, 'scripts/install.sh'), '--root', sys, '--no-start'],
+        { env: { ...process.env, SUDO_USER: 'pi' } },
+        (e, o, er) => resolve({ code: e ? 1 : 0, out: o + er }),
+      ),
+    );
+    expect(up.code, up.out).toBe(0);
+    expect(up.out).toContain(
+      'upgrading an install made by an earlier installer (config, photos and password are kept)',
+    );
+    if (isRoot) expect(up.out).toMatch(/would run: chown -R \S+:\S+ \S+\/home\/pi\/pinhole\/dist/);
+    expect(await fs.readFile(cfg, 'utf8')).toBe('# the owner edited this\nweb:\n  port: 8081\n');
+    expect(await fs.readFile(path.join(sys, 'var/lib/pinhole/state/password.json'), 'utf8')).toBe(
+      '{"scrypt":"kept"}\n',
+    );
+    const node = execFileSync('sh', ['-c', 'command -v node'], { encoding: 'utf8' }).trim();
+    expect(await fs.readFile(path.join(sys, 'etc/systemd/system/pinhole.service'), 'utf8')).toContain(
+      `ExecStart=${node} `,
+    );
+    expect(await fs.readFile(path.join(sys, 'opt/pinhole/.install-info'), 'utf8')).toContain(`node=${node}\n`);
+    expect(existsSync(path.join(sys, 'etc/polkit-1/rules.d/50-pinhole.rules'))).toBe(true);
+  });
 });
