@@ -34,6 +34,10 @@ const BOARD = 'Raspberry Pi 4 Model B Rev 1.5';
 /** Inside every root: the stand-in apt repo, the models, the release tarball. Created before the baseline. */
 const STAGE = '/root/pinhole-test';
 const NPM_CACHE_INSIDE = '/var/cache/pinhole-test-npm';
+/** dpkg-query's format for a package's status and version (dpkg's own ${...} syntax, not a template). */
+const DPKG_STATUS = '-f=$' + '{Status}';
+const DPKG_VERSION = '-f=$' + '{Version}';
+const DPKG_PACKAGE = "-f='$" + "{Package}\\n'";
 
 let releaseTarball = '';
 let work = '';
@@ -248,9 +252,7 @@ async function statOf(root: BootedRoot, p: string): Promise<string> {
 async function leftovers(root: BootedRoot, baseline: Set<string>): Promise<string[]> {
   const after = await root.fileList();
   const owned = new Set(
-    (await root.must(['sh', '-c', "dpkg-query -W -f='${Package}\\n' | xargs dpkg-query -L"]))
-      .split('\n')
-      .filter(Boolean),
+    (await root.must(['sh', '-c', `dpkg-query -W ${DPKG_PACKAGE} | xargs dpkg-query -L`])).split('\n').filter(Boolean),
   );
   const bookkeeping = [
     /^\/var\/(lib\/(dpkg|apt|systemd|ucf|polkit-1|python|avahi-autoipd)|cache|log)(\/|$)/,
@@ -299,12 +301,12 @@ describe.skipIf(skip)('install.sh in booted Debian roots (CI, or PINHOLE_ROOT_TE
           expect(await root.exec(['test', '-e', '/usr/bin/node'])).toMatchObject({ code: 1 });
         } else {
           expect(out).toMatch(/Node\.js: Debian's nodejs 20\.(19|[2-9]\d)/);
-          expect(await root.must(['dpkg-query', '-W', '-f=${Version}', 'nodejs'])).toMatch(/^20\.(19|[2-9]\d)\./);
+          expect(await root.must(['dpkg-query', '-W', DPKG_VERSION, 'nodejs'])).toMatch(/^20\.(19|[2-9]\d)\./);
         }
 
         // Packages: a Lite image keeps rpicam-apps-lite; pigpio only where the release has it.
         const installed = async (pkg: string) =>
-          (await root.exec(['dpkg-query', '-W', '-f=${Status}', pkg])).stdout === 'install ok installed';
+          (await root.exec(['dpkg-query', '-W', DPKG_STATUS, pkg])).stdout === 'install ok installed';
         expect(await installed('rpicam-apps-lite')).toBe(true);
         expect(await installed('rpicam-apps')).toBe(false);
         expect(await installed('pigpio')).toBe(bookworm);

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  clockInfo,
-  type NtpState,
-  parseTimedateShow,
-  setClock,
-  type Timedate,
-} from '../../src/system/clock.js';
+import { clockInfo, type NtpState, parseTimedateShow, setClock, type Timedate } from '../../src/system/clock.js';
 import { isPinholeError } from '../../src/util/errors.js';
 
 /**
