@@ -317,7 +317,7 @@ describe.skipIf(skip)('install.sh in booted Debian roots (CI, or PINHOLE_ROOT_TE
         expect(props).toMatchObject({ ActiveState: 'active', SubState: 'running', Type: 'notify', User: 'pinhole' });
         const h = await health(root);
         expect(h.status).toBe(200);
-        expect(h.body).toMatchObject({ ok: true });
+        expect(h.body).toMatchObject({ status: 'ok' });
         expect((await root.must(['ps', '-o', 'user=', '-p', props.MainPID])).trim()).toBe('pinhole');
 
         // systemd-analyze verify of the installed unit: any output at all is a failure.
@@ -370,7 +370,7 @@ describe.skipIf(skip)('install.sh in booted Debian roots (CI, or PINHOLE_ROOT_TE
         expect((await root.must(['id', '-nG', 'pi'])).trim()).toBe('pi');
         expect(await leftovers(root, baseline)).toEqual([]);
       } catch (e) {
-        console.error(`[booted-install] ${release} console:\n${root.log.slice(-3000)}`);
+        console.error(`[booted-install] ${release} failed: ${(e as Error).message}\n${root.log.slice(-3000)}`);
         throw e;
       } finally {
         await root.destroy();
