@@ -234,7 +234,8 @@ export async function buildDeb(
   }
   if (fill) await fill(work);
   const deb = path.join(outDir, `${control.Package}_${control.Version}_${control.Architecture ?? 'all'}.deb`);
-  const r = await run('dpkg-deb', ['--root-owner-group', '--build', work, deb]);
+  // Uncompressed: xz-compressing a Node binary takes minutes on a busy two-core host, and the .deb never leaves it.
+  const r = await run('dpkg-deb', ['--root-owner-group', '-Znone', '--build', work, deb]);
   await fs.rm(work, { recursive: true, force: true });
   if (r.code !== 0) throw new Error(`dpkg-deb: ${r.stderr}`);
   return deb;
