@@ -129,6 +129,20 @@ async function prepare(
   opts: { nodeOnPath?: boolean; liteImage?: boolean; nodesource?: boolean },
 ): Promise<Prepared> {
   const root = await BootedRoot.unpack(release, name);
+  try {
+    await makeCard(root, release, opts);
+    return { root, baseline: await root.fileList() };
+  } catch (e) {
+    await root.destroy();
+    throw e;
+  }
+}
+
+async function makeCard(
+  root: BootedRoot,
+  release: Release,
+  opts: { nodeOnPath?: boolean; liteImage?: boolean; nodesource?: boolean },
+): Promise<void> {
   const repo = root.at(`${STAGE}/repo`);
   await fs.mkdir(repo, { recursive: true });
   await cameraDeb(repo, 'rpicam-apps-lite');
@@ -184,7 +198,6 @@ async function prepare(
       hostNetwork: true,
       env: { DEBIAN_FRONTEND: 'noninteractive' },
     });
-  return { root, baseline: await root.fileList() };
 }
 
 /**
