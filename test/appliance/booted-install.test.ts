@@ -126,7 +126,7 @@ interface Prepared {
 async function prepare(
   release: Release,
   name: string,
-  opts: { nodeOnPath?: boolean; liteImage?: boolean; nodesource?: boolean },
+  opts: { nodeOnPath?: boolean; liteImage?: boolean; nodesource?: boolean; gpioGroup?: boolean },
 ): Promise<Prepared> {
   const root = await BootedRoot.unpack(release, name);
   try {
@@ -141,7 +141,7 @@ async function prepare(
 async function makeCard(
   root: BootedRoot,
   release: Release,
-  opts: { nodeOnPath?: boolean; liteImage?: boolean; nodesource?: boolean },
+  opts: { nodeOnPath?: boolean; liteImage?: boolean; nodesource?: boolean; gpioGroup?: boolean },
 ): Promise<void> {
   const repo = root.at(`${STAGE}/repo`);
   await fs.mkdir(repo, { recursive: true });
@@ -192,6 +192,8 @@ async function makeCard(
     { host: aptCache, inside: '/var/cache/apt/archives' },
   ]);
   await root.must(['useradd', '--create-home', '--uid', '1000', '--shell', '/bin/bash', 'pi']);
+  // Raspberry Pi OS has a gpio group (plain Debian has not; today's installer creates it, the earlier one needed it).
+  if (opts.gpioGroup) await root.must(['groupadd', '--system', 'gpio']);
   await root.must(['apt-get', 'update', '-qq'], { hostNetwork: true });
   if (opts.liteImage)
     await root.must(['apt-get', 'install', '-y', '-qq', 'rpicam-apps-lite'], {
@@ -401,7 +403,7 @@ describe.skipIf(skip)('install.sh in booted Debian roots (CI, or PINHOLE_ROOT_TE
   // Item 13 for real, on bookworm only (the earlier installer's path there: NodeSource's nodejs in /usr/bin; trixie
   // adds nothing to what this proves and doubles the time).
   it('bookworm: upgrades in place an install made by the earlier installer: config, data and password kept, clone tidied', async () => {
-    const { root } = await prepare('bookworm', 'upgrade-bookworm', { nodesource: true });
+    const { root } = await prepare('bookworm', 'upgrade-bookworm', { nodesource: true, gpioGroup: true });
     const clone = '/home/pi/pinhole';
     const env = { ...installEnv('bookworm'), npm_config_nodedir: '/usr' };
     try {
