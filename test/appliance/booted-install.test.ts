@@ -114,6 +114,21 @@ async function nodesourceDebs(dir: string) {
   });
 }
 
+/**
+ * The .debs apt downloaded in earlier runs, hard-linked into the root before boot ('in') and new ones linked back
+ * after ('out'): apt then only unpacks (the real apt step, without the download), and roots never share apt's lock
+ * on one archives folder (a bind mount made parallel runs fail with "Could not get lock").
+ */
+async function shareDebs(root: BootedRoot, way: 'in' | 'out'): Promise<void> {
+  const cache = path.join(CACHE, `apt-archives-${root.release}`);
+  const inside = root.at('var/cache/apt/archives');
+  await fs.mkdir(cache, { recursive: true });
+  await fs.mkdir(path.join(inside, 'partial'), { recursive: true });
+  const [from, to] = way === 'in' ? [cache, inside] : [inside, cache];
+  for (const f of await fs.readdir(from))
+    if (f.endsWith('.deb')) await fs.link(path.join(from, f), path.join(to, f)).catch(() => undefined);
+}
+
 interface Prepared {
   root: BootedRoot;
   baseline: Set<string>;
@@ -185,12 +200,8 @@ async function makeCard(
   const npmCache = path.join(CACHE, 'npm-cache');
   await fs.mkdir(npmCache, { recursive: true });
   await fs.mkdir(root.at(NPM_CACHE_INSIDE), { recursive: true });
-  const aptCache = path.join(CACHE, `apt-archives-${release}`);
-  await fs.mkdir(path.join(aptCache, 'partial'), { recursive: true });
-  await root.boot([
-    { host: npmCache, inside: NPM_CACHE_INSIDE },
-    { host: aptCache, inside: '/var/cache/apt/archives' },
-  ]);
+  await shareDebs(root, 'in');
+  await root.boot([{ host: npmCache, inside: NPM_CACHE_INSIDE }]);
   await root.must(['useradd', '--create-home', '--uid', '1000', '--shell', '/bin/bash', 'pi']);
   // Raspberry Pi OS has a gpio group (plain Debian has not; today's installer creates it, the earlier one needed it).
   if (opts.gpioGroup) await root.must(['groupadd', '--system', 'gpio']);
@@ -395,6 +406,7 @@ describe.skipIf(skip)('install.sh in booted Debian roots (CI, or PINHOLE_ROOT_TE
         console.error(`[booted-install] ${release} failed: ${(e as Error).message}\n${root.log.slice(-3000)}`);
         throw e;
       } finally {
+        await shareDebs(root, 'out').catch(() => undefined);
         await root.destroy();
       }
     }, 1_200_000);
@@ -500,6 +512,7 @@ describe.skipIf(skip)('install.sh in booted Debian roots (CI, or PINHOLE_ROOT_TE
       console.error(`[booted-install] bookworm upgrade failed: ${(e as Error).message}\n${root.log.slice(-3000)}`);
       throw e;
     } finally {
+      await shareDebs(root, 'out').catch(() => undefined);
       await root.destroy();
     }
   }, 2_400_000);
