@@ -168,16 +168,92 @@ export async function checkServiceUser(ctx: DoctorContext): Promise<CheckResult>
   };
 }
 
+/**
+ * pkcheck's answer for each action about the doctor's own process (polkit lets any user ask about its own processes).
+ * Exit 0 = authorised; 1-3 = not (refused, needs an agent, dismissed); 126/127 = pkcheck's own error (pkcheck(1)).
+ */
+async function askPolkit(
+  ctx: DoctorContext,
+  pid: number,
+): Promise<{ allowed: string[]; refused: string[]; error?: string } | null> {
+  const allowed: string[] = [];
+  const refused: string[] = [];
+  for (const action of POLKIT_ACTIONS) {
+    const r = await ctx.sys.exec('pkcheck', ['--action-id', action, '--process', String(pid)], 10_000);
+    if (!r.found) return null;
+    if (r.code === 0) allowed.push(action);
+    else if (r.code !== null && r.code >= 1 && r.code <= 3) refused.push(action);
+    else
+      return {
+        allowed,
+        refused,
+        error: `pkcheck ${action}: ${r.timedOut ? 'timed out' : r.stderr.trim() || `exit ${r.code}`}`,
+      };
+  }
+  return { allowed, refused };
+}
+
 export async function checkPolkit(ctx: DoctorContext): Promise<CheckResult> {
   const id = 'polkit';
   const title = 'Power and clock rights';
   const p = servicePaths(ctx);
   const file = path.join(p.polkitRulesDir, POLKIT_RULE);
-  const rule = await readOptional(file);
-  const installed = (await readOptional(p.passwdFile))?.split('\n').some((l) => l.startsWith(`${SERVICE_USER}:`));
-  if (rule === null && !installed && ctx.board.id === 'not-pi')
+  const read = ctx.sys.readFile ?? ((f: string) => fs.readFile(f, 'utf8'));
+  let rule: string | null = null;
+  let unreadable = '';
+  try {
+    rule = await read(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') unreadable = code ?? String(e);
+  }
+  const passwd = (await readOptional(p.passwdFile)) ?? '';
+  const installed = passwd.split('\n').some((l) => l.startsWith(`${SERVICE_USER}:`));
+  if (rule === null && !unreadable && !installed && ctx.board.id === 'not-pi')
     return { id, title, status: 'skip', message: 'not installed as a service here' };
   const fix = 'sudo scripts/install.sh (it installs the polkit rule and polkitd)';
+  if (rule === null && unreadable) {
+    // Debian's polkitd keeps rules.d at mode 0700 (owner polkitd): the service user cannot read the rule. Running as
+    // that user, the doctor asks polkit itself about its own process: the answer the daemon would get.
+    const who = serviceIdentity(passwd, '');
+    const self = ctx.sys.self;
+    if (!who || !self || self.uid !== who.uid)
+      return {
+        id,
+        title,
+        status: 'warn',
+        message: `${file} cannot be read here (${unreadable}): rights of ${SERVICE_USER} not checked`,
+        fix: 'sudo pinhole doctor (it checks as the service user)',
+      };
+    const asked = await askPolkit(ctx, self.pid);
+    if (asked === null)
+      return {
+        id,
+        title,
+        status: 'fail',
+        message: `${file} cannot be read by ${SERVICE_USER} (${unreadable}) and pkcheck is not installed: polkit cannot be asked`,
+        fix: 'sudo apt install polkitd',
+      };
+    const details = { source: 'pkcheck', allowed: asked.allowed, refused: asked.refused };
+    if (asked.error)
+      return { id, title, status: 'warn', message: `polkit could not be asked: ${asked.error}`, fix, details };
+    if (asked.refused.length)
+      return {
+        id,
+        title,
+        status: 'fail',
+        message: `polkit refuses ${SERVICE_USER} ${asked.refused.join(', ')}: shutdown, reboot or setting the clock from the phone will be refused`,
+        fix,
+        details,
+      };
+    return {
+      id,
+      title,
+      status: 'ok',
+      message: `polkit lets ${SERVICE_USER} power off, reboot and set the clock (asked with pkcheck)`,
+      details,
+    };
+  }
   if (rule === null)
     return {
       id,

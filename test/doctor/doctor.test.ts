@@ -203,6 +203,64 @@ describe('pinhole doctor on a fake Pi', () => {
     });
   });
 
+  it('asks polkit with pkcheck when the service user cannot read the rule (Debian: rules.d is 0700 polkitd)', async () => {
+    const sys = await fakePi();
+    const rule = path.join(dir, 'etc/polkit-1/rules.d/50-pinhole.rules');
+    // The tests run as root, so the EACCES that user pinhole gets is injected at the doctor's read seam.
+    const readFile = async (f: string) => {
+      if (f === rule) throw Object.assign(new Error(`EACCES: permission denied, open '${f}'`), { code: 'EACCES' });
+      return fs.readFile(f, 'utf8');
+    };
+    const asPinhole = { ...sys, readFile, self: { pid: 4242, uid: 999 } };
+    // A stand-in pkcheck with pkcheck(1)'s exit codes (polkit 122): 0 authorised, 1 not (message on stderr).
+    const allowedFile = path.join(dir, 'allowed.txt');
+    const argsLog = path.join(dir, 'pkcheck.log');
+    await write(
+      'bin/pkcheck',
+      `#!/bin/sh\necho "$*" >> '${argsLog}'\n/bin/grep -qx "$2" '${allowedFile}' && exit 0\necho 'Not authorized.' >&2; exit 1\n`,
+      0o755,
+    );
+    await write(
+      'allowed.txt',
+      'org.freedesktop.login1.power-off\norg.freedesktop.login1.reboot\norg.freedesktop.timedate1.set-time\norg.freedesktop.timedate1.set-ntp\n',
+    );
+    let r = await runDoctor({ sys: asPinhole, config: piConfig() });
+    expect(byId(r, 'polkit')).toMatchObject({
+      status: 'ok',
+      message: 'polkit lets pinhole power off, reboot and set the clock (asked with pkcheck)',
+    });
+    // Asked about the doctor's own process, once per action the rule grants.
+    const asked = (await fs.readFile(argsLog, 'utf8')).trim().split('\n');
+    expect(asked).toHaveLength(4);
+    expect(asked[0]).toBe('--action-id org.freedesktop.login1.power-off --process 4242');
+    // Refused: a failure naming the refused action.
+    await write('allowed.txt', 'org.freedesktop.login1.reboot\n');
+    r = await runDoctor({ sys: asPinhole, config: piConfig() });
+    expect(byId(r, 'polkit')).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('polkit refuses pinhole org.freedesktop.login1.power-off'),
+    });
+    expect(byId(r, 'polkit').message).not.toContain('login1.reboot');
+    // pkcheck absent: polkit cannot be asked, and the fix is the package that ships it.
+    await fs.rm(path.join(dir, 'bin/pkcheck'));
+    r = await runDoctor({ sys: asPinhole, config: piConfig() });
+    expect(byId(r, 'polkit')).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('pkcheck is not installed'),
+      fix: 'sudo apt install polkitd',
+    });
+    // Another user who cannot read it: pkcheck would answer for that user, not pinhole, so nothing is claimed.
+    r = await runDoctor({ sys: { ...asPinhole, self: { pid: 4242, uid: 1000 } }, config: piConfig() });
+    expect(byId(r, 'polkit')).toMatchObject({
+      status: 'warn',
+      fix: 'sudo pinhole doctor (it checks as the service user)',
+    });
+    // Missing for real (ENOENT) stays a plain failure, pkcheck or not.
+    await fs.rm(rule);
+    r = await runDoctor({ sys: { ...sys, self: { pid: 4242, uid: 999 } }, config: piConfig() });
+    expect(byId(r, 'polkit')).toMatchObject({ status: 'fail', message: expect.stringContaining('is missing') });
+  });
+
   it('fails with a fix when the camera is absent or rpicam-apps missing', async () => {
     let r = await runDoctor({ sys: await fakePi({ camera: 'No cameras available!\n' }), config: piConfig() });
     expect(byId(r, 'camera')).toMatchObject({ status: 'fail', message: expect.stringContaining('no camera detected') });
