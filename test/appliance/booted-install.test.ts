@@ -11,7 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import {
   BootedRoot,
   bootedRootsUnavailable,
@@ -307,9 +307,11 @@ afterAll(async () => {
   if (work) await fs.rm(work, { recursive: true, force: true });
 });
 
-describe.skipIf(skip)('install.sh in booted Debian roots (CI, or PINHOLE_ROOT_TESTS=1)', () => {
+describe.skipIf(skip).concurrent('install.sh in booted Debian roots (CI, or PINHOLE_ROOT_TESTS=1)', () => {
   for (const release of ['bookworm', 'trixie'] as const) {
-    it(`${release}: installs from the release tarball, runs, passes systemd-analyze verify, may power off, uninstalls cleanly`, async () => {
+    it(`${release}: installs from the release tarball, runs, passes systemd-analyze verify, may power off, uninstalls cleanly`, async ({
+      expect,
+    }) => {
       const bookworm = release === 'bookworm';
       const { root, baseline } = await prepare(release, `fresh-${release}`, {
         nodeOnPath: bookworm,
@@ -414,7 +416,9 @@ describe.skipIf(skip)('install.sh in booted Debian roots (CI, or PINHOLE_ROOT_TE
 
   // Item 13 for real, on bookworm only (the earlier installer's path there: NodeSource's nodejs in /usr/bin; trixie
   // adds nothing to what this proves and doubles the time).
-  it('bookworm: upgrades in place an install made by the earlier installer: config, data and password kept, clone tidied', async () => {
+  it('bookworm: upgrades in place an install made by the earlier installer: config, data and password kept, clone tidied', async ({
+    expect,
+  }) => {
     const { root } = await prepare('bookworm', 'upgrade-bookworm', { nodesource: true, gpioGroup: true });
     const clone = '/home/pi/pinhole';
     const env = { ...installEnv('bookworm'), npm_config_nodedir: '/usr' };

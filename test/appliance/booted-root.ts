@@ -63,8 +63,19 @@ export function run(
   });
 }
 
+const tarballs = new Map<Release, Promise<string>>();
 /** The cached minbase tarball of a release, built once (about a minute) and reused by every later run. */
-export async function rootTarball(release: Release): Promise<string> {
+export function rootTarball(release: Release): Promise<string> {
+  // Concurrent tests of one release share one build (they run in one process: the temp name is per process).
+  let p = tarballs.get(release);
+  if (!p) {
+    p = buildRootTarball(release);
+    tarballs.set(release, p);
+  }
+  return p;
+}
+
+async function buildRootTarball(release: Release): Promise<string> {
   await fs.mkdir(CACHE, { recursive: true });
   const file = path.join(CACHE, `${release}-amd64.tar.zst`);
   if (existsSync(file)) return file;
@@ -247,8 +258,18 @@ export async function indexRepo(dir: string): Promise<void> {
   if (r.code !== 0) throw new Error(`dpkg-scanpackages: ${r.stderr}`);
 }
 
+const packs = new Map<string, Promise<string>>();
 /** `npm pack NAME` into the cache (once), returning the .tgz. */
-export async function npmPack(spec: string): Promise<string> {
+export function npmPack(spec: string): Promise<string> {
+  let p = packs.get(spec);
+  if (!p) {
+    p = packOnce(spec);
+    packs.set(spec, p);
+  }
+  return p;
+}
+
+async function packOnce(spec: string): Promise<string> {
   const dir = path.join(CACHE, 'npm-pack');
   await fs.mkdir(dir, { recursive: true });
   const name = `${spec.replace(/^@/, '').replace('/', '-').replace('@', '-')}.tgz`;
