@@ -281,9 +281,13 @@ async function statOf(root: BootedRoot, p: string): Promise<string> {
 /** New paths after uninstall --purge that no package owns and that are not apt/dpkg/systemd bookkeeping. */
 async function leftovers(root: BootedRoot, baseline: Set<string>): Promise<string[]> {
   const after = await root.fileList();
-  const owned = new Set(
-    (await root.must(['sh', '-c', `dpkg-query -W ${DPKG_PACKAGE} | xargs dpkg-query -L`])).split('\n').filter(Boolean),
-  );
+  const owned = new Set<string>();
+  for (const p of (await root.must(['sh', '-c', `dpkg-query -W ${DPKG_PACKAGE} | xargs dpkg-query -L`])).split('\n')) {
+    if (!p) continue;
+    owned.add(p);
+    // Merged /usr: dpkg lists /lib/..., /bin/... where bookworm's packages put them; find walks them under /usr.
+    if (/^\/(bin|sbin|lib|lib32|lib64|libx32)(\/|$)/.test(p)) owned.add(`/usr${p}`);
+  }
   const bookkeeping = [
     /^\/var\/(lib\/(dpkg|apt|systemd|ucf|polkit-1|python|avahi-autoipd)|cache|log)(\/|$)/,
     /^\/etc\/(ld\.so\.cache|alternatives|ssl\/certs|systemd\/system\/[^/]+\.wants|systemd\/system\/dbus-org\.[^/]+|avahi|polkit-1\/rules\.d)(\/|$)/,
@@ -291,6 +295,16 @@ async function leftovers(root: BootedRoot, baseline: Set<string>): Promise<strin
     /\/__pycache__(\/|$)/,
     /^\/usr\/lib\/python3/,
     /^\/root\/\.cache\/node-gyp$/, // node-gyp's header cache from building onoff: checked separately below
+    // Written by maintainer scripts of the packages the installer apt-installed, which stay installed (the uninstaller
+    // leaves apt packages alone: the owner may use them): readline-common (/etc/inputrc), libpam-runtime's
+    // pam-auth-update (/etc/pam.d/common-*, /var/lib/pam), python3 (/etc/python3, /usr/local/lib/python3.*),
+    // sgml-base/xml-core catalogs that polkitd registers in (/etc/sgml, /etc/xml, /var/lib/{sgml-base,xml-core},
+    // /usr/local/share/{sgml,xml}).
+    /^\/etc\/(inputrc|pam\.d\/common-[a-z-]+|python3[.\d]*|sgml|xml)(\/|$)/,
+    /^\/var\/lib\/(pam|sgml-base|xml-core)(\/|$)/,
+    /^\/usr\/local\/(lib\/python3[.\d]*|share\/(sgml|xml))(\/|$)/,
+    // PrivateTmp of services still running (systemd-logind); a pinhole.service one would not be excused (see below).
+    /^\/var\/tmp\/systemd-private-[^/]+(\/|$)/,
   ];
   return [...after]
     .filter((p) => !baseline.has(p) && !owned.has(p))
