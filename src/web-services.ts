@@ -178,12 +178,13 @@ export function createWebServices(
     system: {
       async status() {
         const cfg = store.config;
-        const [disk, health, cpuTempC, throttled, synced] = await Promise.all([
+        const [disk, health, cpuTempC, throttled, synced, clockOwner] = await Promise.all([
           diskSpace(cfg.dataDir),
           app.lifecycle.get<ReturnType<App['camera']>>('camera')?.gallery.health(),
           probe.cpuTempC(),
           probe.throttled(),
           probe.clockSynced(),
+          probe.clockOwner(),
         ]);
         let models: { name: string; present: boolean; error?: string; state: string }[] = [];
         try {
@@ -222,7 +223,7 @@ export function createWebServices(
           look: app.look,
           models,
           versions: staticVersions,
-          clock: { now: Date.now(), synced },
+          clock: { now: Date.now(), synced, owner: clockOwner.owner, message: clockOwner.message },
           configErrors: store.status().errors,
         };
       },

@@ -3,8 +3,11 @@ import path from 'node:path';
 import type { BoardInfo } from '../config/board-profile.js';
 import type { PinholeConfig } from '../config/schema.js';
 import { allModelStatus, loadManifest } from '../models/manifest.js';
+import { clockInfo, parseTimedateShow } from '../system/clock.js';
 import { errorMessage } from '../util/errors.js';
 import { checkButtonPulls } from './gpio-pulls.js';
+import { checkGpioTools } from './gpio-tools.js';
+import { checkPolkit, checkServiceUser } from './service.js';
 import type { DoctorSystem } from './system.js';
 import type { CheckResult } from './types.js';
 
@@ -218,19 +221,27 @@ export const checkGroups: Check = async ({ sys, board }) => {
   }
   const details = { user: sys.user, pinholeGroup: groups.has('pinhole') };
   if (sys.user === 'root') return { id, title, status: 'ok', message: 'running as root (every group)', details };
-  const wanted = ['video', 'gpio', ...(groups.has('pinhole') ? ['pinhole'] : [])];
-  const lacking = wanted.filter((g) => !(groups.get(g) ?? []).includes(sys.user));
-  if (lacking.length) {
+  // The service's own groups and devices are the service-user check's business; the person running `pinhole`
+  // commands needs group pinhole only, for the control socket (mode 0660).
+  if (!groups.has('pinhole'))
+    return {
+      id,
+      title,
+      status: 'ok',
+      message: `no pinhole group (not installed as a service): ${sys.user} needs none`,
+      details,
+    };
+  if (!(groups.get('pinhole') ?? []).includes(sys.user)) {
     return {
       id,
       title,
       status: 'warn',
-      message: `${sys.user} is not in ${lacking.join(', ')}${lacking.includes('pinhole') ? ' (pinhole commands cannot reach the control socket without sudo)' : ''}`,
-      fix: `sudo usermod -aG ${lacking.join(',')} ${sys.user}  # then log out and back in`,
+      message: `${sys.user} is not in pinhole (pinhole commands cannot reach the control socket without sudo)`,
+      fix: `sudo usermod -aG pinhole ${sys.user}  # then log out and back in`,
       details,
     };
   }
-  return { id, title, status: 'ok', message: `${sys.user} is in ${wanted.join(', ')}`, details };
+  return { id, title, status: 'ok', message: `${sys.user} is in pinhole (reaches the control socket)`, details };
 };
 
 export const checkModels: Check = async ({ config, manifestFile }) => {
@@ -500,22 +511,25 @@ export const checkClock: Check = async ({ sys }) => {
       fix: 'Connect the Pi to a network with internet access; check `timedatectl` and systemd-timesyncd. Pis before the Pi 5 have no battery clock.',
     };
   }
-  const r = await sys.exec('timedatectl', ['show', '-p', 'NTPSynchronized', '--value'], 5000);
-  const synced = r.found && r.code === 0 ? r.stdout.trim() : null;
-  if (synced === 'no') {
+  const r = await sys.exec('timedatectl', ['show', '-p', 'NTP', '-p', 'NTPSynchronized', '-p', 'CanNTP'], 5000);
+  const info = clockInfo(r.found && r.code === 0 ? parseTimedateShow(r.stdout) : null);
+  const details = { owner: info.owner, ntp: info.ntp };
+  if (info.owner === 'ntp-waiting') {
     return {
       id,
       title,
       status: 'warn',
-      message: `${iso}, not synchronised by NTP yet`,
+      message: `${iso}, not synchronised by NTP yet (setting the time from the phone pauses NTP for the change)`,
       fix: 'Check the network; `timedatectl timesync-status`; sudo systemctl restart systemd-timesyncd.',
+      details,
     };
   }
   return {
     id,
     title,
     status: 'ok',
-    message: synced === 'yes' ? `${iso}, NTP synchronised` : `${iso} (NTP state unknown)`,
+    message: info.owner === 'ntp' ? `${iso}, NTP synchronised (NTP owns the clock)` : `${iso}; ${info.message}`,
+    details,
   };
 };
 
@@ -527,6 +541,9 @@ export const ALL_CHECKS: Check[] = [
   checkGpio,
   checkButtonPulls,
   checkGroups,
+  checkServiceUser,
+  checkGpioTools,
+  checkPolkit,
   checkModels,
   checkDisk,
   checkMemory,

@@ -131,7 +131,8 @@ export interface StatusReport {
   models?: { name: string; present: boolean; loaded?: boolean; error?: string; [extra: string]: unknown }[];
   versions?: Record<string, string>;
   /** `synced` false when the clock has never been set (no RTC, offline): the UI offers the phone's time. */
-  clock?: { now: number; synced: boolean };
+  /** `owner`: `ntp` when systemd-timesyncd keeps the clock synchronised (the phone's time is then refused, 409). */
+  clock?: { now: number; synced: boolean; owner?: 'ntp' | 'ntp-waiting' | 'manual' | 'unknown'; message?: string };
   [extra: string]: unknown;
 }
 
