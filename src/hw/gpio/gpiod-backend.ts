@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
+import { childEnv } from '../../util/child-env.js';
 import { UnavailableError } from '../../util/errors.js';
 import { createLogger } from '../../util/logger.js';
 import type { GpioBackend, InputLine, InputOptions, Level, OutputLine } from './backend.js';
@@ -181,6 +182,7 @@ class GpiosetLine {
       if (this.closed) return;
       const child = spawn(this.command, setArgs(this.version, this.chip, this.pin, level), {
         stdio: ['ignore', 'ignore', 'pipe'],
+        env: childEnv(),
       });
       let stderr = '';
       child.stderr?.on('data', (d: Buffer) => {
