@@ -238,7 +238,7 @@ export class YuNetDetector {
   async detectFrame(jpeg: Buffer, opts: { maxSide: number; threshold: number }): Promise<DetectFrameResult> {
     const info = jpegFrameInfo(jpeg);
     const t0 = performance.now();
-    if (!info || info.components !== 3) {
+    if (info?.components !== 3) {
       const r = await this.detectImage(jpeg, opts);
       return { ...r, decodeMs: Number.NaN, detectMs: performance.now() - t0 };
     }

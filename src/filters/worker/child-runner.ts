@@ -98,11 +98,17 @@ export class ChildJobRunner implements JobRunner {
   }
 
   async run(spec: JobSpec, opts: JobRunOptions): Promise<JobOutcome> {
+    const abortReason = () => (opts.signal.reason instanceof Error ? opts.signal.reason : new Error('cancelled'));
     if (this.closed) throw new UnavailableError('the filter worker is shut down', 'filters-stopped');
-    if (opts.signal.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted');
+    if (opts.signal.aborted) throw abortReason();
     clearTimeout(this.idleTimer);
     const w = this.ensureWorker();
     await w.ready;
+    // cancelled (or shut down) while the worker was starting
+    if (opts.signal.aborted) {
+      this.scheduleIdleExit();
+      throw abortReason();
+    }
     return new Promise<JobOutcome>((resolve, reject) => {
       if (this.worker !== w || !w.proc.connected) {
         reject(new UnavailableError('the filter worker stopped before the job started', 'filters-worker'));
