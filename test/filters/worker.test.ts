@@ -37,6 +37,8 @@ async function maxLoopLag(work: () => Promise<unknown>): Promise<number> {
   }, 10);
   try {
     await work();
+    // let a timer the work held up fire: a stall right at the end would otherwise go unseen
+    await new Promise((r) => setTimeout(r, 30));
   } finally {
     clearInterval(timer);
   }
