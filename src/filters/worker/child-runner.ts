@@ -1,7 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker as Thread } from 'node:worker_threads';
 import { appRoot } from '../../config/locate.js';
 import type { PinholeConfig } from '../../config/schema.js';
 import { childEnv } from '../../util/child-env.js';
@@ -22,6 +23,12 @@ export interface ChildRunnerOptions {
   faces?: FaceFinder;
   /** Default `jobs` (nice 19). */
   priority?: PriorityClass;
+  /**
+   * `process` (default): a child process. `thread`: a worker thread of the daemon at the same nice value, kept for
+   * the priority benchmark (it shares the daemon's heap, libuv pool and malloc tuning, and SCHED_IDLE is per
+   * process, so `idle` is nice 19 there).
+   */
+  isolation?: 'process' | 'thread';
   /** The worker exits after this long without a job, giving all its memory back (filters.idleReleaseSeconds). */
   idleExitMs: number;
   /** Base environment (default: the daemon's). */
@@ -36,12 +43,25 @@ interface Pending {
   onProgress: (f: number) => void;
 }
 
+/** How the runner talks to its worker, whether a process or a thread. */
+interface Channel {
+  pid?: number;
+  via: string;
+  connected(): boolean;
+  send(m: ToWorker): void;
+  onMessage(cb: (m: FromWorker) => void): void;
+  /** Resolves with how it ended (`exit status 0`, `killed by SIGKILL`) and whether that was a failure. */
+  ended: Promise<{ why: string; failed: boolean }>;
+  /** Asks it to finish (abort running jobs, release sessions, exit). */
+  close(): void;
+  kill(): void;
+}
+
 interface Worker {
-  proc: ChildProcess;
+  ch: Channel;
   ready: Promise<void>;
   exited: Promise<void>;
   pid?: number;
-  via: string;
 }
 
 /**
@@ -110,7 +130,7 @@ export class ChildJobRunner implements JobRunner {
       throw abortReason();
     }
     return new Promise<JobOutcome>((resolve, reject) => {
-      if (this.worker !== w || !w.proc.connected) {
+      if (this.worker !== w || !w.ch.connected()) {
         reject(new UnavailableError('the filter worker stopped before the job started', 'filters-worker'));
         return;
       }
@@ -121,7 +141,7 @@ export class ChildJobRunner implements JobRunner {
         // A job deaf to its cancellation (a model run cannot be interrupted) must not hold the queue: kill it.
         killTimer = setTimeout(() => {
           log.warn('filter job ignored its cancellation, killing the worker', { job: spec.id });
-          w.proc.kill('SIGKILL');
+          w.ch.kill();
         }, this.opts.cancelGraceMs ?? 10_000);
       };
       const settle = () => {
@@ -163,16 +183,64 @@ export class ChildJobRunner implements JobRunner {
   }
 
   private post(w: Worker, m: ToWorker): void {
-    if (w.proc.connected) w.proc.send(m);
+    if (w.ch.connected()) w.ch.send(m);
   }
 
-  private ensureWorker(): Worker {
-    if (this.worker) return this.worker;
+  private processChannel(): Channel {
     const entry = workerEntry();
     const env = childEnv(this.opts.env ?? process.env, WORKER_MALLOC);
     const cmd = prioritized(process.execPath, [entry], this.priority, env);
     const proc = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
     if (cmd.via === 'setpriority') lowerAfterSpawn(proc.pid, this.priority);
+    const ended = new Promise<{ why: string; failed: boolean }>((resolve) => {
+      proc.once('exit', (code, signal) =>
+        resolve({ why: signal ? `killed by ${signal}` : `exit status ${code}`, failed: code !== 0 }),
+      );
+      proc.once('error', (e) => resolve({ why: `cannot start: ${e.message}`, failed: true }));
+    });
+    return {
+      pid: proc.pid,
+      via: cmd.via,
+      connected: () => proc.connected,
+      send: (m) => proc.send(m),
+      onMessage: (cb) => proc.on('message', cb),
+      ended,
+      close: () => {
+        if (proc.connected) proc.disconnect();
+      },
+      kill: () => proc.kill('SIGKILL'),
+    };
+  }
+
+  private threadChannel(): Channel {
+    const level = this.priority === 'idle' ? 'jobs' : this.priority;
+    const t = new Thread(workerEntry(), { workerData: { priority: level } });
+    let open = true;
+    const ended = new Promise<{ why: string; failed: boolean }>((resolve) => {
+      t.once('exit', (code) => {
+        open = false;
+        resolve({ why: `thread exit ${code}`, failed: code !== 0 });
+      });
+      t.once('error', (e) => {
+        open = false;
+        resolve({ why: `thread error: ${e.message}`, failed: true });
+      });
+    });
+    return {
+      pid: process.pid,
+      via: 'thread',
+      connected: () => open,
+      send: (m) => t.postMessage(m),
+      onMessage: (cb) => t.on('message', cb),
+      ended,
+      close: () => t.postMessage({ t: 'close' } satisfies ToWorker),
+      kill: () => void t.terminate(),
+    };
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const ch = this.opts.isolation === 'thread' ? this.threadChannel() : this.processChannel();
     this.starts++;
     let readyResolve!: () => void;
     let readyReject!: (e: Error) => void;
@@ -181,29 +249,20 @@ export class ChildJobRunner implements JobRunner {
       readyReject = rej;
     });
     ready.catch(() => {});
-    const exited = new Promise<void>((resolve) => {
-      proc.once('exit', (code, signal) => {
-        const why = signal ? `killed by ${signal}` : `exit status ${code}`;
-        readyReject(new UnavailableError(`the filter worker did not start (${why})`, 'filters-worker'));
-        if (this.worker === w) this.worker = undefined;
-        for (const [id, p] of this.pending) {
-          this.pending.delete(id);
-          p.reject(new UnavailableError(`the filter worker stopped (${why}) during the job`, 'filters-worker'));
-        }
-        if (!this.closed && code !== 0) log.warn('filter worker exited', { pid: proc.pid, how: why });
-        resolve();
-      });
-      proc.once('error', (e) => {
-        readyReject(new UnavailableError(`cannot start the filter worker: ${e.message}`, 'filters-worker'));
-        if (this.worker === w) this.worker = undefined;
-        resolve();
-      });
+    const exited = ch.ended.then(({ why, failed }) => {
+      readyReject(new UnavailableError(`the filter worker did not start (${why})`, 'filters-worker'));
+      if (this.worker === w) this.worker = undefined;
+      for (const [id, p] of this.pending) {
+        this.pending.delete(id);
+        p.reject(new UnavailableError(`the filter worker stopped (${why}) during the job`, 'filters-worker'));
+      }
+      if (!this.closed && failed) log.warn('filter worker exited', { pid: ch.pid, how: why });
     });
-    const w: Worker = { proc, ready, exited, pid: proc.pid, via: cmd.via };
-    proc.on('message', (m: FromWorker) => this.onMessage(w, m, readyResolve));
+    const w: Worker = { ch, ready, exited, pid: ch.pid };
+    ch.onMessage((m) => this.onMessage(w, m, readyResolve));
     this.worker = w;
     this.post(w, { t: 'init', config: this.opts.config, workDir: this.opts.workDir });
-    log.info('filter worker started', { pid: proc.pid, priority: this.priority, via: cmd.via });
+    log.info('filter worker started', { pid: ch.pid, priority: this.priority, via: ch.via });
     return w;
   }
 
@@ -243,9 +302,9 @@ export class ChildJobRunner implements JobRunner {
     const w = this.worker;
     if (!w) return;
     this.worker = undefined;
-    // Disconnecting asks it to finish (it aborts running jobs, releases its sessions and exits).
-    if (w.proc.connected) w.proc.disconnect();
-    const t = setTimeout(() => w.proc.kill('SIGKILL'), 5000);
+    // Closing the channel asks it to finish (it aborts running jobs, releases its sessions and exits).
+    w.ch.close();
+    const t = setTimeout(() => w.ch.kill(), 5000);
     await w.exited;
     clearTimeout(t);
     log.debug('filter worker stopped', { pid: w.pid });

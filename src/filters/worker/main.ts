@@ -4,9 +4,11 @@
  * so every filter runs here unchanged; faces come from the daemon's detector over IPC. It exits when the daemon
  * disconnects (idle, shutdown, or the daemon died), which releases every model session and all its memory.
  */
+import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import { isPinholeError } from '../../util/errors.js';
 import { configureLogging, createLogger } from '../../util/logger.js';
+import { lowerThisThread } from '../../util/low-priority.js';
 import { InProcessRunner } from '../job-runner.js';
 import type { PipelineDeps } from '../pipeline.js';
 import { filterDepsFromConfig } from '../setup.js';
@@ -15,14 +17,19 @@ import type { FromWorker, ToWorker, WireError } from './protocol.js';
 
 const log = createLogger('filters.worker');
 
+// A child process (the daemon's choice) talks over the IPC channel; a worker thread (the priority benchmark's
+// comparison) over its port, after lowering its own thread like nice(1) lowers a process.
+const port = parentPort;
 const send = (m: FromWorker): void => {
-  process.send?.(m);
+  if (port) port.postMessage(m);
+  else process.send?.(m);
 };
 
-if (!process.send) {
+if (!port && !process.send) {
   process.stderr.write('the filter worker is started by the Pinhole daemon, not by hand\n');
   process.exit(2);
 }
+if (port) lowerThisThread((workerData as { priority: 'normal' | 'analysis' | 'jobs' }).priority);
 
 // One job's strips and tiles are the working set; a decoded-image cache would only hold a second copy.
 sharp.cache(false);
@@ -80,7 +87,7 @@ async function runJob(m: Extract<ToWorker, { t: 'run' }>): Promise<void> {
   }
 }
 
-process.on('message', (m: ToWorker) => {
+const onMessage = (m: ToWorker) => {
   switch (m.t) {
     case 'init': {
       configureLogging({ level: m.config.log.level, namespaces: m.config.log.namespaces });
@@ -103,12 +110,19 @@ process.on('message', (m: ToWorker) => {
       else c?.resolve(m.value);
       break;
     }
+    case 'close':
+      finish();
+      break;
   }
-});
+};
+if (port) port.on('message', onMessage);
+else process.on('message', onMessage);
 
 // The daemon closed the channel (idle, shutdown) or died: stop whatever runs and go. Temp files of an aborted job
 // are removed by the pipeline's finally blocks before the exit.
-process.on('disconnect', () => {
+process.on('disconnect', () => finish());
+
+function finish(): void {
   for (const a of running.values()) a.abort(new Error('the daemon closed the filter worker'));
   for (const c of calls.values()) c.reject(new Error('the daemon closed the filter worker'));
   const deadline = setTimeout(() => process.exit(0), 2000);
@@ -117,7 +131,8 @@ process.on('disconnect', () => {
     while (running.size) await new Promise((r) => setTimeout(r, 20));
     await deps?.models.releaseAll();
   };
+  // in a worker thread, process.exit() ends the thread only
   void wait()
     .catch((e: unknown) => log.warn('release failed', { error: e }))
     .finally(() => process.exit(0));
-});
+}

@@ -9,7 +9,9 @@ export type ToWorker =
   | { t: 'init'; config: PinholeConfig; workDir: string }
   | { t: 'run'; job: JobSpec }
   | { t: 'cancel'; id: string; reason: string }
-  | { t: 'reply'; req: number; value?: unknown; error?: string };
+  | { t: 'reply'; req: number; value?: unknown; error?: string }
+  /** Thread mode's disconnect: finish and exit. */
+  | { t: 'close' };
 
 export type FromWorker =
   | { t: 'ready'; pid: number }
