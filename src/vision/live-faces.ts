@@ -1,7 +1,7 @@
 import type { Component, ControlHandler } from '../component.js';
 import type { PinholeConfig } from '../config/schema.js';
 import type { EventBus } from '../events.js';
-import { errorMessage, UnavailableError } from '../util/errors.js';
+import { errorMessage, isPinholeError, UnavailableError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import type { Face } from './face.js';
 import { RateGovernor, type RateStatus } from './rate-governor.js';
@@ -222,7 +222,7 @@ export class LiveFaces implements Component {
 
   private onFrame(jpeg: Buffer, placeholder: boolean): void {
     const det = this.detector;
-    if (!this.enabled || !det || placeholder) return;
+    if (!this.enabled || !det || placeholder || this.state === 'unavailable') return;
     const t = this.now();
     const before = this.governor.currentFps;
     if (this.governor.onFrame(t)) {
@@ -251,6 +251,13 @@ export class LiveFaces implements Component {
       })
       .catch((e: unknown) => {
         this.stats.failed++;
+        if (isPinholeError(e) && e.code === 'faces-unavailable' && this.state === 'running') {
+          // the detector's thread died: say so instead of failing every frame
+          this.state = 'unavailable';
+          this.reason = e.message;
+          log.error('face detection stopped', { reason: e.message });
+          return;
+        }
         log.debug('frame detection failed', { error: e });
       })
       .finally(() => {
