@@ -9,6 +9,7 @@ import { ControlServer } from './control/server.js';
 import type { EventBus } from './events.js';
 import { FilterJobs } from './filters/jobs.js';
 import { filterDepsFromConfig } from './filters/setup.js';
+import { ChildJobRunner } from './filters/worker/child-runner.js';
 import type { ButtonActionHandlers } from './hw/gpio/actions.js';
 import { GpioComponent } from './hw/gpio/gpio-component.js';
 import { ledStateForCamera } from './hw/gpio/led-state.js';
@@ -95,14 +96,15 @@ export class App {
             bus: this.bus,
             // Passive: faces are drawn on a viewfinder someone watches; detection alone must not keep the preview
             // running (with strategy `signal` an idle camera waits armed for the shutter instead).
-            frames: { subscribe: (cb) => this.camera().frames.subscribe((f) => cb(f.data), { passive: true }) },
+            frames: { subscribe: (cb) => this.camera().frames.subscribe((f) => cb(f.data, f), { passive: true }) },
           }),
       },
       {
         name: 'filters',
         optional: true,
         create: (cfg) => {
-          const deps = filterDepsFromConfig(cfg, { workDir: path.join(cfg.dataDir, 'tmp', 'filters') });
+          const workDir = path.join(cfg.dataDir, 'tmp', 'filters');
+          const deps = filterDepsFromConfig(cfg, { workDir });
           // Face-aware filters use the live detector's session when it is loaded: one YuNet in memory, not two.
           const own = deps.faces;
           if (own) {
@@ -123,6 +125,13 @@ export class App {
             workers: cfg.filters.workers,
             queueLimit: cfg.filters.queueLimit,
             onCapture: cfg.filters.onCapture,
+            // Jobs run in a low-priority worker process: they never compete with the shutter, preview or faces.
+            runner: new ChildJobRunner({
+              config: cfg,
+              workDir,
+              faces: deps.faces,
+              idleExitMs: cfg.filters.idleReleaseSeconds * 1000,
+            }),
           });
         },
       },

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { childEnv } from '../../util/child-env.js';
 import { UnavailableError } from '../../util/errors.js';
 import { createLogger } from '../../util/logger.js';
 import type { GpioBackend, InputLine, InputOptions, Level, NativeFilter, OutputLine } from './backend.js';
@@ -189,6 +190,7 @@ class GpiosetLine {
       if (this.closed) return;
       const child = spawn(this.command, setArgs(this.version, this.chip, this.pin, level), {
         stdio: ['ignore', 'ignore', 'pipe'],
+        env: childEnv(),
       });
       let stderr = '';
       child.stderr?.on('data', (d: Buffer) => {
