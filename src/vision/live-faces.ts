@@ -7,10 +7,16 @@ import type { Face } from './face.js';
 import { loadFaceDetector } from './face-model.js';
 import type { DetectImageResult, YuNetDetector } from './yunet.js';
 
-/** The camera's preview frame hub (complete JPEGs). */
+/** The camera's preview frame hub (complete JPEGs; `at` = performance.now() when the frame arrived). */
 export interface FrameSource {
-  subscribe(cb: (jpeg: Buffer) => void): () => void;
+  subscribe(cb: (jpeg: Buffer, at?: number) => void): () => void;
 }
+
+/**
+ * An extra step on live frames after detection (the smile shutter's expressions): gets the frame and its faces,
+ * returns the faces with extra fields (e.g. `smile`). While one is set, frames are analysed even with live boxes off.
+ */
+export type FrameAnalysis = (jpeg: Buffer, result: DetectImageResult) => Promise<Face[]>;
 
 export interface FacesEvent {
   /** Size of the frame the boxes refer to. */
@@ -19,6 +25,10 @@ export interface FacesEvent {
   faces: Face[];
   /** Epoch ms when the frame's detection finished. */
   at: number;
+  /** performance.now() when the preview frame arrived (capture-mode latency is measured from it). */
+  frameAt?: number;
+  /** Set when a FrameAnalysis ran on this frame (the faces carry its fields). */
+  analysed?: boolean;
 }
 
 declare module '../events.js' {
@@ -81,6 +91,7 @@ export class LiveFaces implements Component {
   private inFlight?: Promise<void>;
   private lastStart = Number.NEGATIVE_INFINITY;
   private stats = { processed: 0, dropped: 0, failed: 0, lastMs: undefined as number | undefined };
+  private analysis?: FrameAnalysis;
   private readonly now: () => number;
 
   constructor(private readonly deps: LiveFacesDeps) {
@@ -101,7 +112,7 @@ export class LiveFaces implements Component {
       this.reason = errorMessage(e);
       log.warn('face detection unavailable', { reason: this.reason });
     }
-    this.unsubscribe = this.deps.frames.subscribe((jpeg) => this.onFrame(jpeg));
+    this.unsubscribe = this.deps.frames.subscribe((jpeg, at) => this.onFrame(jpeg, at));
   }
 
   async stop(): Promise<void> {
@@ -145,6 +156,14 @@ export class LiveFaces implements Component {
     return this.enabled;
   }
 
+  /** Sets (or clears) the extra step on live frames. Throws when detection cannot run. */
+  setAnalysis(analysis: FrameAnalysis | undefined): void {
+    if (analysis && !this.detector)
+      throw new UnavailableError(`face detection unavailable: ${this.reason ?? this.state}`, 'faces-unavailable');
+    this.analysis = analysis;
+    if (!analysis && !this.enabled) this.deps.bus.emit('faces', { width: 0, height: 0, faces: [], at: this.now() });
+  }
+
   /** Faces in a captured photo (downscaled to vision.faces.maxSide), or undefined when face detection is unavailable. */
   async detectPhoto(input: string | Buffer): Promise<DetectImageResult | undefined> {
     if (!this.detector) return undefined;
@@ -182,9 +201,10 @@ export class LiveFaces implements Component {
     };
   }
 
-  private onFrame(jpeg: Buffer): void {
+  private onFrame(jpeg: Buffer, frameAt?: number): void {
     const det = this.detector;
-    if (!this.enabled || !det) return;
+    const analysis = this.analysis;
+    if ((!this.enabled && !analysis) || !det) return;
     const t = this.now();
     if (this.inFlight || t - this.lastStart < 1000 / this.config.vision.faces.fps) {
       this.stats.dropped++;
@@ -194,11 +214,19 @@ export class LiveFaces implements Component {
     const f = this.config.vision.faces;
     this.inFlight = det
       .detectImage(jpeg, { maxSide: f.maxSide, threshold: f.threshold })
-      .then((r) => {
+      .then(async (r) => {
+        const faces = analysis && r.faces.length > 0 ? await analysis(jpeg, r) : r.faces;
         this.stats.processed++;
         this.stats.lastMs = Math.round((this.now() - t) * 10) / 10;
-        if (this.enabled)
-          this.deps.bus.emit('faces', { width: r.width, height: r.height, faces: r.faces, at: this.now() });
+        if (this.enabled || this.analysis)
+          this.deps.bus.emit('faces', {
+            width: r.width,
+            height: r.height,
+            faces,
+            at: this.now(),
+            ...(frameAt === undefined ? {} : { frameAt }),
+            ...(analysis ? { analysed: true } : {}),
+          });
       })
       .catch((e: unknown) => {
         this.stats.failed++;

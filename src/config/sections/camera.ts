@@ -1,4 +1,5 @@
 import { type Static, Type as T } from '@sinclair/typebox';
+import { BestShotSchema, GestureSchema, SmileSchema } from './capture-modes.js';
 import { meta } from './core.js';
 
 const lit = <V extends string>(...values: V[]) => values.map((v) => T.Literal(v));
@@ -108,6 +109,9 @@ export const CameraSchema = T.Object(
             description: 'A capture not done in this time kills the camera process.',
           }),
         }),
+        smile: SmileSchema,
+        bestShot: BestShotSchema,
+        gesture: GestureSchema,
       },
       { additionalProperties: false, default: {}, ...meta({ title: 'Capture', description: 'How photos are taken.' }) },
     ),
