@@ -1,23 +1,15 @@
+import { descriptorDistance as distance } from '../analysis/descriptor.js';
+import { type Descriptor, SAME_PERSON_DISTANCE } from '../analysis/types.js';
+
 /**
  * Incremental clustering of face descriptors (pure). dlib's convention for its ResNet descriptors: two faces are the
- * same person when the Euclidean distance of their 128-D descriptors is below 0.6. dlib groups faces with Chinese
- * whispers over the graph of such edges; done incrementally, a new face takes the label its neighbours below the
- * threshold vote for, each vote weighted by how far below the threshold it is. A face with no neighbour starts a
- * new person. Two faces of one photo are never the same person, and a face the owner removed from a person never
- * goes back to it.
+ * same person when the Euclidean distance of their 128-D descriptors is below 0.6 (SAME_PERSON_DISTANCE). dlib
+ * groups faces with Chinese whispers over the graph of such edges; done incrementally, a new face takes the label
+ * its neighbours below the threshold vote for, each vote weighted by how far below the threshold it is. A face with
+ * no neighbour starts a new person. Two faces of one photo are never the same person, and a face the owner removed
+ * from a person never goes back to it.
  */
-export const SAME_PERSON_DISTANCE = 0.6;
-
-export type Descriptor = Float32Array;
-
-export function distance(a: Descriptor, b: Descriptor): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = a[i] - b[i];
-    s += d * d;
-  }
-  return Math.sqrt(s);
-}
+export { type Descriptor, SAME_PERSON_DISTANCE };
 
 export interface ClusterFace {
   descriptor: Descriptor;

@@ -14,7 +14,8 @@ export interface PeopleGallery {
 
 /** Faces of a photo with their descriptors (the face-analysis engine). */
 export interface FaceDescriber {
-  describe(file: string): Promise<DescribedPhoto>;
+  /** Throws an UnavailableError (503) when descriptors cannot be made at all (model missing): the queue waits. */
+  describe(photoId: string, file: string): Promise<DescribedPhoto>;
 }
 
 export type IndexerState = 'off' | 'idle' | 'working' | 'paused' | 'unavailable';
@@ -35,6 +36,8 @@ export interface PeopleIndexerDeps {
   pollMs?: number;
   /** Wait before retrying after the describer failed to load (ms). */
   retryMs?: number;
+  /** Called after each photo stored. */
+  onDescribed?: (photoId: string) => void;
 }
 
 /**
@@ -181,7 +184,7 @@ export class PeopleIndexer {
     } catch {
       return; // deleted between the two calls
     }
-    const described = await this.deps.describer.describe(file);
+    const described = await this.deps.describer.describe(id, file);
     if (!gallery.has(id)) return;
     const withDescriptor = described.faces.map((f) => (f.descriptor ? f.box : undefined));
     const boxes = withDescriptor.filter((b): b is [number, number, number, number] => b !== undefined);
@@ -189,7 +192,10 @@ export class PeopleIndexer {
     let k = 0;
     const thumbs = withDescriptor.map((b) => (b ? made[k++] : undefined));
     const stored = await store.addPhoto(id, described, thumbs, () => gallery.has(id));
-    if (stored.length || store.isDone(id)) this.described++;
+    if (store.isDone(id)) {
+      this.described++;
+      this.deps.onDescribed?.(id);
+    }
     log.debug('photo described', { id, faces: described.faces.length, stored: stored.length });
   }
 }

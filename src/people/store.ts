@@ -240,7 +240,7 @@ export class PeopleStore {
    * Stores the descriptors of one photo and clusters its faces. `stillExists` is asked under the lock, after the
    * (slow) description: a photo deleted meanwhile leaves nothing behind. Returns the face ids stored.
    */
-  addPhoto(
+  async addPhoto(
     photoId: string,
     described: DescribedPhoto,
     thumbs: (Buffer | undefined)[],
@@ -291,7 +291,7 @@ export class PeopleStore {
   }
 
   /** A photo that cannot be described is recorded, so it is not tried again on every start. */
-  markFailed(photoId: string, error: string, stillExists: () => boolean): Promise<void> {
+  async markFailed(photoId: string, error: string, stillExists: () => boolean): Promise<void> {
     checkPhotoId(photoId);
     return this.lock.run(async () => {
       if (!this.index || !stillExists()) return;
@@ -302,7 +302,7 @@ export class PeopleStore {
   }
 
   /** The photo is gone (deleted, or its original replaced): its descriptors and thumbnails go too. */
-  removePhoto(photoId: string): Promise<void> {
+  async removePhoto(photoId: string): Promise<void> {
     checkPhotoId(photoId);
     return this.lock.run(async () => {
       for (const [id, f] of this.faces) if (f.photoId === photoId) this.faces.delete(id);
@@ -375,7 +375,7 @@ export class PeopleStore {
 
   // ---- the owner's changes -----------------------------------------------------------------------------------------
 
-  rename(id: string, name: unknown): Promise<PersonSummary> {
+  async rename(id: string, name: unknown): Promise<PersonSummary> {
     checkPersonId(id);
     const clean = checkName(name);
     return this.lock.run(async () => {
@@ -389,7 +389,7 @@ export class PeopleStore {
   }
 
   /** Moves every face of `from` to `into` (`into` keeps its name, or takes `from`'s when it has none). */
-  merge(into: string, from: string): Promise<PersonSummary> {
+  async merge(into: string, from: string): Promise<PersonSummary> {
     checkPersonId(into);
     checkPersonId(from);
     if (into === from) throw new ValidationError('cannot merge a person with itself');
@@ -412,7 +412,7 @@ export class PeopleStore {
   }
 
   /** Deletes a person: the descriptors and thumbnails of its faces go; the photos stay (and are not described again). */
-  deletePerson(id: string): Promise<{ faces: number }> {
+  async deletePerson(id: string): Promise<{ faces: number }> {
     checkPersonId(id);
     return this.lock.run(async () => {
       const idx = this.requireOn();
@@ -435,7 +435,7 @@ export class PeopleStore {
   }
 
   /** "Not this person": the face leaves the person for good and goes to whoever else it matches (or a new person). */
-  removeFace(personId: string, faceIdValue: string): Promise<{ face: string; person: string }> {
+  async removeFace(personId: string, faceIdValue: string): Promise<{ face: string; person: string }> {
     checkPersonId(personId);
     if (!FACE_ID_RE.test(faceIdValue)) throw new ValidationError('invalid face id', undefined, 'invalid-id');
     return this.lock.run(async () => {
