@@ -1,7 +1,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { AnalysisComponent } from './analysis/component.js';
+import { modesFactory, peopleFactory } from './app-faces.js';
 import { CameraComponent } from './capture/camera-component.js';
 import type { CaptureResult } from './capture/capture-service.js';
+import type { ModesComponent } from './capture/modes-component.js';
 import type { Component } from './component.js';
 import type { PinholeConfig } from './config/schema.js';
 import type { ConfigStore } from './config/store.js';
@@ -75,6 +78,12 @@ export class App {
     return f;
   }
 
+  modes(): ModesComponent {
+    const m = this.lifecycle.get<ModesComponent>('modes');
+    if (!m) throw new UnavailableError('the capture modes are not running', 'modes-stopped');
+    return m;
+  }
+
   gpio(): GpioComponent | undefined {
     return this.lifecycle.get<GpioComponent>('gpio');
   }
@@ -94,6 +103,7 @@ export class App {
             frames: { subscribe: (cb) => this.camera().frames.subscribe((f) => cb(f.data, f.at), { passive: true }) },
           }),
       },
+      { name: 'analysis', optional: true, create: (cfg) => new AnalysisComponent({ config: cfg }) },
       {
         name: 'filters',
         optional: true,
@@ -122,6 +132,8 @@ export class App {
           });
         },
       },
+      modesFactory(this, this.bus),
+      peopleFactory(this, this.bus),
       {
         name: 'gpio',
         optional: true,
@@ -201,6 +213,9 @@ export class App {
       },
       // Only called by GpioComponent for real Pi backends; sim and none only log it.
       shutdown: () => requestPoweroff(),
+      smileShutter: () => this.modes().arm('smile-shutter', 'button'),
+      gestureShutter: () => this.modes().arm('gesture-shutter', 'button'),
+      bestShot: () => this.modes().takeBestShot('button'),
     };
   }
 

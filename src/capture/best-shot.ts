@@ -1,4 +1,5 @@
 import type { BestShotConfig } from '../config/sections/capture-modes.js';
+import type { StillTiming } from '../hw/camera/types.js';
 import { errorMessage, ValidationError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 
@@ -131,6 +132,9 @@ export interface BestShotMeta {
 export interface BurstResult {
   /** Full-resolution JPEG files of the frames, in capture order. */
   files: string[];
+  /** performance.now() of the request, and each frame's camera timing (for the kept photo's shutter lag). */
+  trigger?: number;
+  timings?: StillTiming[];
   /** Removes the files (and their folder) once the kept ones are stored. */
   cleanup(): Promise<void>;
 }
@@ -141,8 +145,12 @@ export interface BestShotDeps {
   burst: (req: { source: string; frames: number }) => Promise<BurstResult>;
   /** Faces (with smiles) and a grey copy of one frame. */
   analyse: (file: string) => Promise<FrameFindings>;
-  /** Stores the chosen frame as a new photo with `bestShot` in its sidecar; resolves with its id. */
-  commit: (file: string, req: { source: string; bestShot: BestShotMeta }) => Promise<{ id: string }>;
+  /** Stores frame `frame` of the burst as a new photo with `bestShot` in its sidecar; resolves with its id. */
+  commit: (
+    burst: BurstResult,
+    frame: number,
+    req: { source: string; bestShot: BestShotMeta },
+  ) => Promise<{ id: string }>;
   /** Stores a frame that was not chosen with the photo, under `name`. */
   addAlternate: (photoId: string, name: string, file: string, score: FrameScore) => Promise<void>;
   now?: () => number;
@@ -193,7 +201,7 @@ export class BestShot {
           burstMs: Math.round(burstMs),
           analysisMs: Math.round(now() - t0 - burstMs),
         };
-        const photo = await this.deps.commit(burst.files[best], { source, bestShot: meta });
+        const photo = await this.deps.commit(burst, best, { source, bestShot: meta });
         for (const s of scores) {
           if (!s.alternate) continue;
           try {

@@ -1,7 +1,8 @@
+import { promises as fs } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { CameraConfig } from '../config/sections/camera.js';
 import type { EventBus } from '../events.js';
-import type { CameraDriver } from '../hw/camera/types.js';
+import type { CameraDriver, StillTiming } from '../hw/camera/types.js';
 import type { GalleryStore } from '../store/gallery.js';
 import type { PhotoMeta, PhotoRecord, ShutterLag } from '../store/types.js';
 import { ConflictError, errorMessage, StorageError, UnavailableError } from '../util/errors.js';
@@ -25,6 +26,8 @@ export type BeforeCommitHook = (jpegPath: string, meta: PhotoMeta) => Promise<vo
 export interface CaptureRequest {
   /** Who asked: 'button', 'web', 'cli' (stored in the sidecar). */
   source?: string;
+  /** Extra sidecar keys (a capture mode's record, e.g. best shot's score breakdown). */
+  meta?: Record<string, unknown>;
 }
 
 export interface CaptureResult {
@@ -103,14 +106,32 @@ export class CaptureService {
     }
   }
 
-  private async run(trigger: number, req: CaptureRequest): Promise<CaptureResult> {
-    const { store, camera } = this.deps;
+  /**
+   * Stores a JPEG the camera already took (best shot's chosen burst frame) as a new photo, exactly like a capture:
+   * EXIF, sidecar (with `req.meta`), thumbnail, atomic commit, `photo.captured`. Not queued behind captures: the
+   * camera is not involved. `timing` and `trigger` give the photo its shutter lag.
+   */
+  async importFrame(file: string, req: CaptureRequest, timing: StillTiming, trigger: number): Promise<CaptureResult> {
+    return this.run(trigger, req, async (rawPath) => {
+      await fs.copyFile(file, rawPath);
+      return timing;
+    }).catch((e: unknown) => {
+      throw diskFullAsStorageError(e);
+    });
+  }
+
+  private async run(
+    trigger: number,
+    req: CaptureRequest,
+    still: (rawPath: string) => Promise<StillTiming> = (p) => this.deps.camera.captureStill(p),
+  ): Promise<CaptureResult> {
+    const { store } = this.deps;
     const capturedAt = new Date();
     const cfg = this.deps.config();
     const pending = await store.reserve(); // throws StorageError when full or not writable
-    let timing: Awaited<ReturnType<CameraDriver['captureStill']>>;
+    let timing: StillTiming;
     try {
-      timing = await camera.captureStill(pending.rawPath);
+      timing = await still(pending.rawPath);
     } catch (e) {
       await store.abort(pending);
       throw e;
@@ -144,7 +165,7 @@ export class CaptureService {
       beforeCommit: this.hooks.size ? (p, m) => this.runHooks(p, m) : undefined,
     });
     lag.durableMs = round(committed.durableAt - trigger);
-    const meta = await store.update(committed.id, { lag });
+    const meta = await store.update(committed.id, { ...req.meta, lag });
     const record: PhotoRecord = {
       id: committed.id,
       seq: committed.seq,

@@ -4,7 +4,7 @@ import type { EventBus } from '../events.js';
 import { UnavailableError, ValidationError } from '../util/errors.js';
 import { BestShot, type BestShotDeps, type BestShotMeta } from './best-shot.js';
 import { GestureShutter, type GestureShutterDeps } from './gesture-shutter.js';
-import { ARMED_MODES, type ArmedModeName, CaptureModes, type ModeState } from './modes.js';
+import { ARMED_MODES, type ArmedModeName, CaptureModes, type ModeRecord, type ModeState } from './modes.js';
 import { SmileShutter, type SmileShutterDeps } from './smile-shutter.js';
 
 export interface ModesComponentDeps {
@@ -13,8 +13,8 @@ export interface ModesComponentDeps {
   smile: Omit<SmileShutterDeps, 'config'>;
   gesture: Omit<GestureShutterDeps, 'config'>;
   bestShot: Omit<BestShotDeps, 'config'>;
-  /** One photo through the normal capture path (look, faces, filters, People). */
-  capture: (source: string) => Promise<{ id: string }>;
+  /** One photo through the normal capture path (look, faces, filters, People); `record` goes into its sidecar. */
+  capture: (source: string, record: ModeRecord) => Promise<{ id: string }>;
   /** Why a mode cannot run now (a model missing, face detection off), checked before arming. */
   problem: (mode: ArmedModeName | 'best-shot') => Promise<string | undefined>;
 }

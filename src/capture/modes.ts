@@ -41,8 +41,11 @@ export interface ModeContext {
   update(patch: Partial<Pick<ModeState, 'smiling' | 'handRaised' | 'countdown'>>): void;
   /** The self-timer started: the timeout no longer applies. */
   countdown(seconds: number): void;
-  /** Take the photo now (synchronously issues the capture: nothing may stand between the decision and the camera). */
-  fire(): void;
+  /**
+   * Take the photo now (synchronously issues the capture: nothing may stand between the decision and the camera).
+   * `record` goes into the photo's sidecar under `mode` (e.g. when the first smiling frame arrived).
+   */
+  fire(record?: Record<string, unknown>): void;
 }
 
 /**
@@ -62,10 +65,18 @@ export interface ArmedMode {
 
 export interface CaptureModesDeps {
   modes: ArmedMode[];
-  /** Takes one photo through the normal capture path; resolves with its id. */
-  capture: (source: string) => Promise<{ id: string }>;
+  /** Takes one photo through the normal capture path; resolves with its id. `record` is the mode's sidecar entry. */
+  capture: (source: string, record: ModeRecord) => Promise<{ id: string }>;
   emit: (state: ModeState) => void;
   now?: () => number;
+}
+
+/** What a photo taken by an armed mode records in its sidecar (`mode`). */
+export interface ModeRecord {
+  name: ArmedModeName;
+  /** performance.now() when the capture was requested. */
+  firedAt: number;
+  [key: string]: unknown;
 }
 
 const log = createLogger('capture.modes');
@@ -148,14 +159,14 @@ export class CaptureModes {
         cur.state = { ...rest, state: 'countdown', countdown: seconds };
         this.publish(cur.state);
       },
-      fire: () => {
+      fire: (record) => {
         if (!live()) return;
         cur.fired = true;
         if (cur.timer) clearTimeout(cur.timer);
-        cur.mode.stop();
         const source = cur.state.source ?? 'mode';
         // The capture starts before anything else happens (logging, events): this is the shutter.
-        const shot = this.deps.capture(source);
+        const shot = this.deps.capture(source, { name: cur.mode.name, firedAt: performance.now(), ...record });
+        cur.mode.stop();
         cur.state = { ...cur.state, state: 'capturing', countdown: undefined };
         this.publish(cur.state);
         shot.then(

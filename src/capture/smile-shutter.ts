@@ -8,6 +8,8 @@ export interface SmileFace {
 
 export interface AnalysedFrame {
   faces: SmileFace[];
+  /** performance.now() when the preview frame arrived. */
+  frameAt?: number;
   /** False for frames detected before expressions were switched on: they say nothing about smiles. */
   analysed?: boolean;
 }
@@ -82,6 +84,8 @@ export class SmileShutter implements ArmedMode {
   readonly title = 'Smile shutter';
   private readonly counter: SmileCounter;
   private offs: (() => void)[] = [];
+  /** Arrival of the first frame of the current all-smiling run. */
+  private runStart?: number;
 
   constructor(private readonly deps: SmileShutterDeps) {
     this.counter = new SmileCounter(deps.config);
@@ -90,17 +94,27 @@ export class SmileShutter implements ArmedMode {
   start(ctx: ModeContext): void {
     this.stop();
     this.counter.reset();
+    this.runStart = undefined;
     // Listen before analysis starts, so the first analysed frame is not missed.
     this.offs.push(
       this.deps.onFrame((frame) => {
         if (frame.analysed !== true) return;
         const fire = this.counter.push(frame);
+        if (this.counter.streak <= 1) this.runStart = this.counter.streak === 1 ? frame.frameAt : undefined;
         // The decision goes first; the viewfinder update after it costs the shutter nothing.
-        if (fire) ctx.fire();
-        else
-          ctx.update({
-            smiling: { ...this.counter.last, streak: this.counter.streak, needed: this.deps.config().frames },
+        if (fire) {
+          const cfg = this.deps.config();
+          ctx.fire({
+            frames: cfg.frames,
+            threshold: cfg.threshold,
+            smiles: frame.faces.map((f) => f.smile ?? null),
+            ...(this.runStart === undefined ? {} : { firstSmilingFrameAt: this.runStart }),
           });
+          return;
+        }
+        ctx.update({
+          smiling: { ...this.counter.last, streak: this.counter.streak, needed: this.deps.config().frames },
+        });
       }),
     );
     this.offs.push(this.deps.startAnalysis());

@@ -54,7 +54,11 @@ export function assignPerson(
 export function assignPhoto(
   descriptors: (Descriptor | null)[],
   known: ClusterFace[],
-  opts: { threshold?: number; exclude?: (faceIndex: number) => ReadonlySet<string> | undefined; newPerson: () => string },
+  opts: {
+    threshold?: number;
+    exclude?: (faceIndex: number) => ReadonlySet<string> | undefined;
+    newPerson: () => string;
+  },
 ): (string | null)[] {
   const out: (string | null)[] = descriptors.map(() => null);
   const taken = new Set<string>();

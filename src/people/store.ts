@@ -40,7 +40,13 @@ interface FaceFile {
   photoId: string;
   width: number;
   height: number;
-  faces: { box: [number, number, number, number]; d: string | null; person: string | null; skipped?: string; deleted?: true }[];
+  faces: {
+    box: [number, number, number, number];
+    d: string | null;
+    person: string | null;
+    skipped?: string;
+    deleted?: true;
+  }[];
   /** The photo could not be described (kept so it is not retried on every start). */
   error?: string;
 }
@@ -138,8 +144,7 @@ export class PeopleStore {
     if (!this.index) {
       this.repaired = `people.json was ${text === undefined ? 'missing' : 'damaged'}: rebuilt from the face files (names and merges were lost)`;
       log.warn(this.repaired);
-      if (text !== undefined)
-        await writeFileAtomic(path.join(this.dir, 'people.damaged.json'), text).catch(() => {});
+      if (text !== undefined) await writeFileAtomic(path.join(this.dir, 'people.damaged.json'), text).catch(() => {});
       this.index = emptyIndex();
       await this.saveIndex();
     }
@@ -309,7 +314,8 @@ export class PeopleStore {
       this.done.delete(photoId);
       if (!this.index) return;
       const thumbs = await fs.readdir(path.join(this.dir, THUMBS)).catch(() => [] as string[]);
-      for (const n of thumbs) if (n.startsWith(`${photoId}-f`)) await fs.rm(path.join(this.dir, THUMBS, n), { force: true });
+      for (const n of thumbs)
+        if (n.startsWith(`${photoId}-f`)) await fs.rm(path.join(this.dir, THUMBS, n), { force: true });
       await fs.rm(this.faceFile(photoId), { force: true });
       let changed = false;
       for (const k of Object.keys(this.index.rejected))
@@ -345,7 +351,9 @@ export class PeopleStore {
         cover: cover.id,
       });
     }
-    return out.sort((a, b) => b.faces - a.faces || (a.name ?? '\uffff').localeCompare(b.name ?? '\uffff') || a.id.localeCompare(b.id));
+    return out.sort(
+      (a, b) => b.faces - a.faces || (a.name ?? '\uffff').localeCompare(b.name ?? '\uffff') || a.id.localeCompare(b.id),
+    );
   }
 
   person(id: string): PersonSummary & { faceList: FaceSummary[] } {
@@ -584,7 +592,8 @@ function parseIndex(text: string): IndexFile | undefined {
       if (PERSON_ID_RE.test(k) && typeof v === 'string' && PERSON_ID_RE.test(v) && k !== v) merged[k] = v;
     const rejected: Record<string, string[]> = {};
     for (const [k, v] of Object.entries(j.rejected as object))
-      if (FACE_ID_RE.test(k) && Array.isArray(v)) rejected[k] = v.filter((p) => typeof p === 'string' && PERSON_ID_RE.test(p));
+      if (FACE_ID_RE.test(k) && Array.isArray(v))
+        rejected[k] = v.filter((p) => typeof p === 'string' && PERSON_ID_RE.test(p));
     return { v: 1, enabled: true, names, merged, rejected };
   } catch {
     return undefined;

@@ -134,8 +134,8 @@ describe('BestShot', () => {
         },
       }),
       analyse: async (file) => byFile[file],
-      commit: async (file, req) => {
-        committed.push({ file, source: req.source, chosen: req.bestShot.chosen });
+      commit: async (burst, frame, req) => {
+        committed.push({ file: burst.files[frame], source: req.source, chosen: req.bestShot.chosen });
         return { id: 'p00000003-0badcafe' };
       },
       addAlternate: async (id, name, file) => {

@@ -1,0 +1,287 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { decodeForAnalysis } from './analysis/analyzer.js';
+import type { AnalysisComponent } from './analysis/component.js';
+import { isHandRaised, KEYPOINT_MIN_SCORE } from './analysis/pose.js';
+import type { Pose } from './analysis/types.js';
+import type { App } from './app.js';
+import { alternateRecipe } from './capture/alternates.js';
+import type { BurstResult, FrameFindings } from './capture/best-shot.js';
+import { startLivePoses } from './capture/gesture-shutter.js';
+import { ModesComponent } from './capture/modes-component.js';
+import type { EventBus } from './events.js';
+import type { FilterJobs } from './filters/jobs.js';
+import type { StillTiming } from './hw/camera/types.js';
+import type { ComponentFactory } from './lifecycle.js';
+import { PeopleComponent } from './people/component.js';
+import type { DescribedPhoto } from './people/store.js';
+import { errorMessage, UnavailableError } from './util/errors.js';
+import { createLogger } from './util/logger.js';
+import type { Face } from './vision/face.js';
+
+/**
+ * The composition root's part for the features built on face analysis: the capture modes (smile shutter, best
+ * shot, gesture shutter) and People. Only wiring: each adapter turns a module's small interface into calls on the
+ * camera, live faces, the analysis engine and the gallery. app.ts lists the factories.
+ */
+
+const log = createLogger('app');
+
+/** Burst frames are analysed at most this large: enough for smiles and blur, one decode per frame. */
+const BEST_SHOT_ANALYSIS_SIDE = 1600;
+/** Preview frames are decoded this large for the pose model (MoveNet's input is 192×192). */
+const POSE_DECODE_SIDE = 320;
+
+function analysis(app: App): AnalysisComponent {
+  const a = app.lifecycle.get<AnalysisComponent>('analysis');
+  if (!a) throw new UnavailableError('face analysis is not running', 'analysis-stopped');
+  return a;
+}
+
+const round3 = (v: number) => Math.round(v * 1000) / 1000;
+
+/** Burst frames waiting for their analysis; whatever a crash left there is deleted when the modes start. */
+const bestShotTmp = (dataDir: string) => path.join(dataDir, 'tmp', 'best-shot');
+
+export function modesFactory(app: App, bus: EventBus): ComponentFactory {
+  return {
+    name: 'modes',
+    optional: true,
+    create: async (cfg) => {
+      await fs.rm(bestShotTmp(cfg.dataDir), { recursive: true, force: true });
+      return new ModesComponent({
+        config: cfg,
+        bus,
+        smile: {
+          startAnalysis: () => {
+            const faces = app.faces();
+            if (!faces) throw new UnavailableError('face detection is not running', 'faces-unavailable');
+            const analyzer = analysis(app).analyzer;
+            faces.setAnalysis(async (jpeg, r) => {
+              const res = await analyzer.analyzeImage(jpeg, r.faces, { expression: true, priority: 'live' });
+              return res.faces.map((a) => (a.smile === undefined ? a.face : { ...a.face, smile: round3(a.smile) }));
+            });
+            // Nobody may be watching (a button armed it): keep the preview running while armed.
+            const off = app.camera().frames.subscribe(() => {});
+            return () => {
+              off();
+              app.faces()?.setAnalysis(undefined);
+            };
+          },
+          onFrame: (cb) =>
+            bus.on('faces', (e) =>
+              cb({ faces: e.faces as { smile?: number }[], analysed: e.analysed === true, frameAt: e.frameAt }),
+            ),
+        },
+        gesture: {
+          startPoses: (onPose) => {
+            const analyzer = analysis(app).analyzer;
+            return startLivePoses(
+              {
+                subscribe: (cb) =>
+                  app.camera().frames.subscribe((f) => {
+                    if (!f.placeholder) cb(f.data, f.at);
+                  }),
+                estimate: async (jpeg) => {
+                  const { img } = await decodeForAnalysis(jpeg, POSE_DECODE_SIDE);
+                  return raisedOrNobody(await analyzer.pose(img, { priority: 'live' }));
+                },
+                fps: () => app.config.camera.capture.gesture.fps,
+                onError: (e) => log.debug('pose failed', { error: errorMessage(e) }),
+              },
+              onPose,
+            );
+          },
+        },
+        bestShot: {
+          burst: (req) => burst(app, req),
+          analyse: (file) => analyseFrame(app, file),
+          commit: async (b, frame, req) => {
+            const timing = b.timings?.[frame];
+            const now = performance.now();
+            const t = timing ?? { strategy: 'signal', commandIssuedAt: now, exposureDoneAt: now, writtenAt: now };
+            return app
+              .camera()
+              .captures.importFrame(
+                b.files[frame],
+                { source: req.source, meta: { bestShot: req.bestShot } },
+                t,
+                b.trigger ?? now,
+              );
+          },
+          addAlternate: async (id, name, file, score) => {
+            await app.camera().gallery.writeVariant(id, name, await fs.readFile(file), alternateRecipe(score));
+          },
+        },
+        capture: async (source, record) => {
+          const r = await app.capture(source);
+          const { firedAt, ...rest } = record;
+          const commandAt = firedAt + r.lag.commandIssuedMs;
+          const first = typeof rest.firstSmilingFrameAt === 'number' ? rest.firstSmilingFrameAt : undefined;
+          const { firstSmilingFrameAt: _f, ...keep } = rest;
+          // How long the decision took: first all-smiling frame → capture command (the smile shutter's goal).
+          const mode = {
+            ...keep,
+            ...(first === undefined ? {} : { firstFrameToCommandMs: round1(commandAt - first) }),
+          };
+          await app
+            .camera()
+            .gallery.update(r.id, { mode })
+            .catch(() => {});
+          return r;
+        },
+        problem: async (mode) => {
+          if (mode === 'best-shot') return undefined; // without analysis it still ranks frames by sharpness
+          const a = app.lifecycle.get<AnalysisComponent>('analysis');
+          if (!a) return 'face analysis is not running';
+          if (mode === 'smile-shutter') {
+            const f = app.faces()?.status();
+            if (!f || (f.state !== 'running' && f.state !== 'disabled'))
+              return `face detection is ${f?.state ?? 'not running'}${f?.reason ? ` (${f.reason})` : ''}`;
+            return a.analyzer.problem('expression');
+          }
+          return a.analyzer.problem('pose');
+        },
+      });
+    },
+  };
+}
+
+const round1 = (v: number) => Math.round(v * 10) / 10;
+
+/** MoveNet always answers: a person is there when both shoulders are seen; then, is a wrist above its shoulder? */
+function raisedOrNobody(pose: Pose): boolean | undefined {
+  const seen = (n: string) => (pose.keypoints.find((k) => k.name === n)?.score ?? 0) > KEYPOINT_MIN_SCORE;
+  if (!seen('left_shoulder') && !seen('right_shoulder')) return undefined;
+  return isHandRaised(pose);
+}
+
+/**
+ * N full-resolution frames. The camera's burst primitive when the capture service has one; until then, N stills
+ * in a row through the driver (serialised by its own lock), into a temp folder the caller cleans up.
+ */
+async function burst(app: App, req: { source: string; frames: number }): Promise<BurstResult> {
+  const cam = app.camera();
+  const trigger = performance.now();
+  const captures = cam.captures as unknown as {
+    captureBurst?: (r: { source: string; frames: number }) => Promise<unknown>;
+  };
+  if (typeof captures.captureBurst === 'function') {
+    const r = (await captures.captureBurst(req)) as {
+      frames?: { path: string; timing?: StillTiming }[];
+      files?: string[];
+      dir?: string;
+      cleanup?: () => Promise<void>;
+    };
+    const files = r.files ?? r.frames?.map((f) => f.path) ?? [];
+    return {
+      files,
+      trigger,
+      timings: r.frames?.map((f) => f.timing).filter((t): t is StillTiming => t !== undefined),
+      cleanup: r.cleanup ?? (async () => (r.dir ? fs.rm(r.dir, { recursive: true, force: true }) : undefined)),
+    };
+  }
+  await cam.gallery.assertCanWrite();
+  const root = bestShotTmp(app.config.dataDir);
+  await fs.mkdir(root, { recursive: true });
+  const dir = await fs.mkdtemp(path.join(root, 'burst-'));
+  const files: string[] = [];
+  const timings: StillTiming[] = [];
+  try {
+    for (let i = 0; i < req.frames; i++) {
+      const f = path.join(dir, `frame-${i + 1}.jpg`);
+      timings.push(await cam.camera.captureStill(f));
+      files.push(f);
+    }
+  } catch (e) {
+    await fs.rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return { files, trigger, timings, cleanup: () => fs.rm(dir, { recursive: true, force: true }) };
+}
+
+/** One burst frame: faces (YuNet on a small decode) with smiles, and a grey copy for the sharpness measures. */
+async function analyseFrame(app: App, file: string): Promise<FrameFindings> {
+  const { img, width } = await decodeForAnalysis(file, BEST_SHOT_ANALYSIS_SIDE);
+  const scale = img.width / width;
+  let faces: Face[] = [];
+  const detected = await app.faces()?.detectPhoto(file);
+  if (detected) faces = detected.faces;
+  let smiles: (number | undefined)[] = faces.map(() => undefined);
+  const a = app.lifecycle.get<AnalysisComponent>('analysis');
+  if (a && faces.length) {
+    const scaled = faces.map((f) => ({
+      ...f,
+      box: f.box.map((v) => v * scale) as Face['box'],
+      landmarks: f.landmarks.map(([x, y]) => [x * scale, y * scale] as [number, number]),
+    }));
+    const res = await a.analyzer.analyze(img, scaled, { expression: true, priority: 'photo' });
+    smiles = res.map((r) => r.smile);
+  }
+  const grey = new Uint8Array(img.width * img.height);
+  const d = img.data;
+  for (let i = 0, p = 0; i < grey.length; i++, p += 3)
+    grey[i] = (d[p] * 299 + d[p + 1] * 587 + d[p + 2] * 114 + 500) / 1000;
+  return {
+    grey: { data: grey, width: img.width, height: img.height },
+    scale,
+    faces: faces.map((f, i) => ({ box: f.box, ...(smiles[i] === undefined ? {} : { smile: smiles[i] }) })),
+  };
+}
+
+export function peopleFactory(app: App, bus: EventBus): ComponentFactory {
+  return {
+    name: 'people',
+    optional: true,
+    create: (cfg) =>
+      new PeopleComponent({
+        config: cfg,
+        bus,
+        gallery: () => {
+          const g = app.lifecycle.get<ReturnType<App['camera']>>('camera')?.gallery;
+          if (!g) return undefined;
+          return {
+            ids: () => g.idsNewestFirst(),
+            has: (id) => g.has(id),
+            filePath: (id) => g.filePath(id),
+          };
+        },
+        describer: { describe: (id, file) => describePhoto(app, id, file) },
+        busy: () => {
+          const cam = app.lifecycle.get<ReturnType<App['camera']>>('camera');
+          const filters = app.lifecycle.get<FilterJobs>('filters')?.status();
+          return (
+            (cam?.captures.busy ?? false) ||
+            (app.lifecycle.get<ModesComponent>('modes')?.active ?? false) ||
+            (filters ? filters.running.length + filters.queued.length > 0 : false)
+          );
+        },
+      }),
+  };
+}
+
+/** Faces of a photo (its sidecar's, else detected now) and their descriptors, for People only. */
+async function describePhoto(app: App, id: string, file: string): Promise<DescribedPhoto> {
+  const a = app.lifecycle.get<AnalysisComponent>('analysis');
+  if (!a) throw new UnavailableError('face analysis is not running', 'analysis-stopped');
+  const problem = await a.analyzer.problem('descriptor');
+  if (problem) throw new UnavailableError(`face descriptors unavailable: ${problem}`, 'model-unavailable');
+  const meta = app.camera().gallery.get(id).meta;
+  const recorded = (meta.faces as { items?: Face[] } | undefined)?.items;
+  let faces = Array.isArray(recorded) ? recorded : undefined;
+  if (!faces) {
+    const detected = await app.faces()?.detectPhoto(file);
+    if (!detected) throw new UnavailableError('face detection is not running', 'faces-unavailable');
+    faces = detected.faces;
+  }
+  const res = await a.photoDescriptors(file, faces, 'background');
+  return {
+    width: res.width,
+    height: res.height,
+    faces: res.faces.map((f) => ({
+      box: f.face.box,
+      ...(f.descriptor ? { descriptor: f.descriptor } : {}),
+      ...(f.skipped?.descriptor ? { skipped: f.skipped.descriptor } : {}),
+    })),
+  };
+}
