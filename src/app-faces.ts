@@ -2,12 +2,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { decodeForAnalysis } from './analysis/analyzer.js';
 import type { AnalysisComponent } from './analysis/component.js';
-import { isHandRaised, KEYPOINT_MIN_SCORE } from './analysis/pose.js';
-import type { Pose } from './analysis/types.js';
 import type { App } from './app.js';
 import { alternateRecipe } from './capture/alternates.js';
 import type { BurstResult, FrameFindings } from './capture/best-shot.js';
-import { startLivePoses } from './capture/gesture-shutter.js';
+import { handRaisedOrNobody, startLivePoses } from './capture/gesture-shutter.js';
 import { ModesComponent } from './capture/modes-component.js';
 import type { EventBus } from './events.js';
 import type { FilterJobs } from './filters/jobs.js';
@@ -84,7 +82,7 @@ export function modesFactory(app: App, bus: EventBus): ComponentFactory {
                   }),
                 estimate: async (jpeg) => {
                   const { img } = await decodeForAnalysis(jpeg, POSE_DECODE_SIDE);
-                  return raisedOrNobody(await analyzer.pose(img, { priority: 'live' }));
+                  return handRaisedOrNobody(await analyzer.pose(img, { priority: 'live' }));
                 },
                 fps: () => app.config.camera.capture.gesture.fps,
                 onError: (e) => log.debug('pose failed', { error: errorMessage(e) }),
@@ -148,13 +146,6 @@ export function modesFactory(app: App, bus: EventBus): ComponentFactory {
 }
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
-
-/** MoveNet always answers: a person is there when both shoulders are seen; then, is a wrist above its shoulder? */
-function raisedOrNobody(pose: Pose): boolean | undefined {
-  const seen = (n: string) => (pose.keypoints.find((k) => k.name === n)?.score ?? 0) > KEYPOINT_MIN_SCORE;
-  if (!seen('left_shoulder') && !seen('right_shoulder')) return undefined;
-  return isHandRaised(pose);
-}
 
 /**
  * N full-resolution frames. The camera's burst primitive when the capture service has one; until then, N stills

@@ -1,3 +1,5 @@
+import { isHandRaised, KEYPOINT_MIN_SCORE } from '../analysis/pose.js';
+import type { Pose } from '../analysis/types.js';
 import type { GestureConfig } from '../config/sections/capture-modes.js';
 import type { ArmedMode, ModeContext } from './modes.js';
 
@@ -7,6 +9,16 @@ export interface PoseObservation {
   at: number;
   /** undefined: no person found in the frame. */
   raised: boolean | undefined;
+}
+
+/**
+ * One pose as the gesture needs it (pure). MoveNet always answers with 17 keypoints, person or not: somebody is
+ * there when a shoulder is seen (score above KEYPOINT_MIN_SCORE); then, is a wrist above its shoulder?
+ */
+export function handRaisedOrNobody(pose: Pose): boolean | undefined {
+  const seen = (n: string) => (pose.keypoints.find((k) => k.name === n)?.score ?? 0) > KEYPOINT_MIN_SCORE;
+  if (!seen('left_shoulder') && !seen('right_shoulder')) return undefined;
+  return isHandRaised(pose);
 }
 
 /**

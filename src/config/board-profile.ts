@@ -57,6 +57,17 @@ export interface BoardPaths {
 
 export const DEFAULT_BOARD_PATHS: BoardPaths = { model: '/proc/device-tree/model', meminfo: '/proc/meminfo' };
 
+/**
+ * Where the daemon reads the board from. Tests and benchmarks force a profile by pointing PINHOLE_BOARD_MODEL and
+ * PINHOLE_BOARD_MEMINFO at files standing in for /proc/device-tree/model and /proc/meminfo (e.g. a Zero 2 W).
+ */
+export function boardPathsFromEnv(env: NodeJS.ProcessEnv = process.env): BoardPaths {
+  return {
+    model: env.PINHOLE_BOARD_MODEL || DEFAULT_BOARD_PATHS.model,
+    meminfo: env.PINHOLE_BOARD_MEMINFO || DEFAULT_BOARD_PATHS.meminfo,
+  };
+}
+
 /** Below this, a board gets the 512 MB settings whatever its model (a 3 A+, or a Pi 4 with most RAM taken by gpu_mem). */
 export const LOW_MEMORY_MB = 700;
 

@@ -16,10 +16,7 @@ import { sharedDir } from '../helpers/tmp.js';
 configureLogging({ level: 'silent' });
 
 async function grey(file: string, op: (s: sharp.Sharp) => sharp.Sharp = (s) => s): Promise<GreyImage> {
-  const { data, info } = await op(sharp(file).resize(256, 256))
-    .greyscale()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
+  const { data, info } = await op(sharp(file).resize(256, 256)).greyscale().raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
 }
 

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { KEYPOINT_NAMES, type Pose } from '../../src/analysis/types.js';
 import {
   GestureShutter,
+  handRaisedOrNobody,
   type PoseObservation,
   RaisedHandTimer,
   startLivePoses,
@@ -54,6 +56,73 @@ describe('RaisedHandTimer (pure decision)', () => {
       ]),
     ).toEqual([false, false, true]);
     expect(t.heldFor(1000)).toBe(1000);
+  });
+});
+
+/**
+ * A person facing the camera in a 640×480 frame (image y grows downwards), keypoints as MoveNet reports them; the
+ * subject's right wrist at `rightWristY`.
+ */
+function person(rightWristY: number, opts: { score?: number; wristScore?: number } = {}): Pose {
+  const at: Record<string, [number, number]> = {
+    nose: [320, 120],
+    left_eye: [335, 110],
+    right_eye: [305, 110],
+    left_ear: [350, 115],
+    right_ear: [290, 115],
+    left_shoulder: [380, 200],
+    right_shoulder: [260, 200],
+    left_elbow: [400, 280],
+    right_elbow: [240, rightWristY < 200 ? 190 : 280],
+    left_wrist: [405, 350],
+    right_wrist: [235, rightWristY],
+    left_hip: [360, 380],
+    right_hip: [280, 380],
+    left_knee: [360, 460],
+    right_knee: [280, 460],
+    left_ankle: [360, 479],
+    right_ankle: [280, 479],
+  };
+  return {
+    width: 640,
+    height: 480,
+    keypoints: KEYPOINT_NAMES.map((name) => ({
+      name,
+      x: at[name][0],
+      y: at[name][1],
+      score: name === 'right_wrist' ? (opts.wristScore ?? opts.score ?? 0.8) : (opts.score ?? 0.8),
+    })),
+  };
+}
+
+describe('the gesture on keypoint sequences (pure)', () => {
+  it('one pose: raised, not raised, unsure wrist, nobody', () => {
+    expect(handRaisedOrNobody(person(150))).toBe(true);
+    expect(handRaisedOrNobody(person(350))).toBe(false);
+    expect(handRaisedOrNobody(person(150, { wristScore: 0.2 }))).toBe(false);
+    expect(handRaisedOrNobody(person(150, { score: 0.05 }))).toBeUndefined();
+  });
+
+  it('a hand rising and held above the shoulder fires after 0.5 s; a wave going past does not', () => {
+    const run = (wristYs: number[], everyMs: number) => {
+      const t = new RaisedHandTimer(() => 500);
+      return wristYs.findIndex((y, i) => t.push({ at: i * everyMs, raised: handRaisedOrNobody(person(y)) }));
+    };
+    // 4 poses a second: hand down, rising, then above the shoulder from the 4th pose (t=750 ms) on
+    expect(run([350, 300, 230, 160, 150, 150, 150, 150], 250)).toBe(5); // up at 750 ms, held 500 ms → the pose at 1250 ms
+    // a wave: up for two poses (250 ms), down, up again briefly
+    expect(run([350, 150, 150, 350, 150, 350, 350, 150], 250)).toBe(-1);
+    // the wrist lost for one pose (score drops) counts as down: the hold starts again
+    const t = new RaisedHandTimer(() => 500);
+    const seq = [person(150), person(150), person(150, { wristScore: 0.1 }), person(150), person(150), person(150)];
+    expect(seq.map((p, i) => t.push({ at: i * 250, raised: handRaisedOrNobody(p) }))).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      true,
+    ]);
   });
 });
 

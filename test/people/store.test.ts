@@ -58,7 +58,12 @@ describe('PeopleStore', () => {
   afterEach(() => fs.rm(dataDir, { recursive: true, force: true }));
 
   const add = (n: number, ...people: (string | null)[]) =>
-    store.addPhoto(pid(n), photo(...people), people.map(() => Buffer.from('jpeg')), yes);
+    store.addPhoto(
+      pid(n),
+      photo(...people),
+      people.map(() => Buffer.from('jpeg')),
+      yes,
+    );
 
   it('is off until enabled; nothing is stored while off', async () => {
     expect(store.enabled).toBe(false);

@@ -109,7 +109,11 @@ export class FakeModes implements WebModes {
     }));
     p.bestShot = { frames: 3, chosen: 0, scores: frames };
     for (const f of frames.slice(1))
-      await this.gallery.addVariant(p.id, `frame-${f.frame + 1}`, await makeJpeg(64, 48, f.frame + 5, `frame ${f.frame}`));
+      await this.gallery.addVariant(
+        p.id,
+        `frame-${f.frame + 1}`,
+        await makeJpeg(64, 48, f.frame + 5, `frame ${f.frame}`),
+      );
     for (const v of p.variants ?? []) v.recipe = { alternate: { frame: Number(v.name.slice(6)) - 1, total: 0.5 } };
     return p;
   }
