@@ -235,12 +235,16 @@ export class App {
     const file = gallery.filePath(id);
     const result = await faces.detectPhoto(file);
     if (!result) return;
+    // expressions go into the sidecar; descriptors never do (People keeps them in its own store)
+    const analysis = this.lifecycle.get<AnalysisComponent>('analysis');
+    const expressions = await analysis?.sidecarExpressions(file, result.faces);
     await gallery.update(id, {
       faces: {
         detector: this.store.config.vision.faces.model,
         width: result.width,
         height: result.height,
-        items: result.faces,
+        items: expressions?.items ?? result.faces,
+        ...(expressions?.analysis ? { analysis: expressions.analysis } : {}),
       },
     });
     if (result.faces.length === 0) return;

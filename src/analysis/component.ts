@@ -1,9 +1,15 @@
 import type { Component } from '../component.js';
 import type { PinholeConfig } from '../config/schema.js';
 import { dirResolver } from '../models/resolver.js';
+import { errorMessage } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import { FaceAnalyzer, type FaceAnalyzerOptions } from './analyzer.js';
-import { ANALYSIS_FEATURES, type AnalysisStatus, type Face, type ImageAnalysis } from './types.js';
+import { ANALYSIS_FEATURES, type AnalysisStatus, type Expression, type Face, type ImageAnalysis } from './types.js';
+
+/** A face as the sidecar keeps it: the detection plus its expression (no descriptor, ever). */
+export type SidecarFace = Face & { smile?: number; expression?: Expression };
+
+const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
 
 const log = createLogger('analysis');
 
@@ -43,6 +49,7 @@ export class AnalysisComponent implements Component {
   readonly name = 'analysis';
   readonly configSections = ['vision', 'models'] as const;
   private current?: FaceAnalyzer;
+  private checked: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: AnalysisComponentDeps) {}
 
@@ -53,10 +60,22 @@ export class AnalysisComponent implements Component {
   }
 
   async start(): Promise<void> {
-    this.current = (this.deps.createAnalyzer ?? ((c) => analyzerFromConfig(c)))(this.deps.config);
+    const analyzer = (this.deps.createAnalyzer ?? ((c) => analyzerFromConfig(c)))(this.deps.config);
+    this.current = analyzer;
+    // Hashing the models (31 MB) takes about a second on a Zero 2 W: done in the background so the daemon is ready
+    // at once; a missing or corrupt model then shows in status with its reason before anyone needs it.
+    this.checked = this.checkModels(analyzer);
+  }
+
+  /** Resolves once the start-up model check is done (tests). */
+  async ready(): Promise<void> {
+    await this.checked;
+  }
+
+  private async checkModels(analyzer: FaceAnalyzer): Promise<void> {
     const problems: Record<string, string> = {};
     for (const f of ANALYSIS_FEATURES) {
-      const p = await this.current.problem(f);
+      const p = await analyzer.problem(f).catch((e: unknown) => errorMessage(e));
       if (p) problems[f] = p;
     }
     if (Object.keys(problems).length) log.warn('some face analysis is off', problems);
@@ -66,6 +85,7 @@ export class AnalysisComponent implements Component {
   async stop(): Promise<void> {
     const a = this.current;
     this.current = undefined;
+    await this.checked;
     await a?.close();
   }
 
@@ -85,6 +105,37 @@ export class AnalysisComponent implements Component {
    */
   photoExpressions(file: string, faces: readonly Face[]): Promise<ImageAnalysis> {
     return this.analyzer.analyzeImage(file, faces, { expression: true, descriptor: false, priority: 'photo' });
+  }
+
+  /**
+   * The sidecar's face items with `smile` and `expression` (4 decimals) added, and `analysis` saying which model
+   * made them or why a face has none. Never throws: a photo is recorded with its faces whatever analysis manages.
+   */
+  async sidecarExpressions(
+    file: string,
+    faces: readonly Face[],
+  ): Promise<{ items: SidecarFace[]; analysis: { expression: string; skipped?: string[] } }> {
+    const model = this.current?.models.expression ?? 'fer_mini_xception';
+    try {
+      if (faces.length === 0) return { items: [], analysis: { expression: model } };
+      const res = await this.photoExpressions(file, faces);
+      const skipped = [...new Set(res.faces.flatMap((f) => (f.skipped?.expression ? [f.skipped.expression] : [])))];
+      return {
+        items: res.faces.map((f) => ({
+          ...f.face,
+          ...(f.expression && f.smile !== undefined
+            ? {
+                smile: r4(f.smile),
+                expression: Object.fromEntries(Object.entries(f.expression).map(([k, v]) => [k, r4(v)])) as Expression,
+              }
+            : {}),
+        })),
+        analysis: { expression: model, ...(skipped.length ? { skipped } : {}) },
+      };
+    } catch (e) {
+      log.warn('expressions of the photo failed', { file, error: errorMessage(e) });
+      return { items: [...faces], analysis: { expression: model, skipped: [errorMessage(e)] } };
+    }
   }
 
   /**
