@@ -1,56 +1,16 @@
+import { checkExtraArgs } from '../../config/camera-rules.js';
 import type { CameraConfig } from '../../config/sections/camera.js';
 import { ConfigError } from '../../util/errors.js';
 
 /**
  * rpicam command lines from the camera config. Only settings that differ from the apps' defaults are passed, so
- * the command in the log reads as "what is special here". `extraArgs` are appended, but may not repeat a flag
- * Pinhole manages (rpicam-apps reject a repeated option; overriding -o or -t would break the driver).
+ * the command in the log reads as "what is special here". `extraArgs` are appended; the config check
+ * (config/camera-rules.ts) has already refused any that spell an option Pinhole manages, in any of Boost's
+ * spellings; the driver checks again so a config built in code cannot bypass it.
  */
-const MANAGED = new Set([
-  '-o',
-  '--output',
-  '-t',
-  '--timeout',
-  '--signal',
-  '-s',
-  '--immediate',
-  '--zsl',
-  '--codec',
-  '--flush',
-  '-n',
-  '--nopreview',
-  '--width',
-  '--height',
-  '--framerate',
-  '-q',
-  '--quality',
-  '--rotation',
-  '--hflip',
-  '--vflip',
-  '--ev',
-  '--awb',
-  '--denoise',
-  '--shutter',
-  '--gain',
-  '--analoggain',
-  '--metering',
-  '-v',
-  '--verbose',
-  '-e',
-  '--encoding',
-]);
-
 export function validateExtraArgs(extra: readonly string[]): void {
-  const errors: string[] = [];
-  extra.forEach((a, i) => {
-    if (/[\0\n\r]/.test(a)) errors.push(`camera.extraArgs[${i}]: contains a control character`);
-    const flag = a.split('=')[0];
-    if (MANAGED.has(flag))
-      errors.push(
-        `camera.extraArgs[${i}]: ${flag} is set by Pinhole from the camera config; use the matching camera.* key`,
-      );
-  });
-  if (errors.length) throw new ConfigError(errors);
+  const issues = checkExtraArgs(extra);
+  if (issues.length) throw new ConfigError(issues.map((i) => `${i.path.join('.')}: ${i.message}`));
 }
 
 function controls(cfg: CameraConfig): string[] {

@@ -98,7 +98,8 @@ describe('argv mapping', () => {
 
   it('refuses extraArgs that repeat a flag Pinhole sets', () => {
     expect(() => validateExtraArgs(['--width', '100'])).toThrow(ConfigError);
-    expect(() => validateExtraArgs(['-o', 'x'])).toThrow(/camera.extraArgs\[0\]/);
+    expect(() => validateExtraArgs(['-o', 'x'])).toThrow(/camera\.extraArgs\.0: /);
+    expect(() => validateExtraArgs(['-v2'])).toThrow(/--verbose/);
     expect(() => validateExtraArgs(['--contrast', '1.2'])).not.toThrow();
   });
 
