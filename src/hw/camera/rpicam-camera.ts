@@ -60,6 +60,8 @@ interface Owner {
   frames: number;
   lineWaiters: Set<(line: string) => void>;
   armed?: { pattern: string; captures: number; metadata?: string };
+  /** A capture is in flight: its frame lines do not feed the watchdog (the capture timeout guards it). */
+  shooting?: boolean;
 }
 
 /** The frame interval the preview runs at, and how long rpicam apps need to notice a signal (once per frame). */
@@ -306,7 +308,7 @@ export class RpicamCamera implements CameraDriver {
       log.info('camera streaming', { mode: o.mode, pid: o.proc.pid, zsl: o.mode === 'armed' ? this.level : undefined });
       if (this.capturing === 0) this.setState('streaming', o.mode, undefined);
     }
-    this.armWatchdog(o);
+    if (!o.shooting) this.armWatchdog(o);
   }
 
   /**
@@ -625,11 +627,17 @@ export class RpicamCamera implements CameraDriver {
       };
       o.lineWaiters.add(onLine);
     });
+    // No viewfinder lines while a non-ZSL capture switches mode and saves: the capture timeout guards it instead.
+    o.shooting = true;
+    if (this.owner === o) this.clearWatchdog();
     const commandIssuedAt = performance.now();
     o.proc.signal('SIGUSR1');
     try {
       await done;
+      o.shooting = false;
+      if (this.owner === o && o.mode === 'armed') this.armWatchdog(o);
     } catch (e) {
+      o.shooting = false;
       // A wedged camera: kill it, the supervisor restarts it.
       o.killedFor = (e as Error).message;
       if (o.proc.running) await o.proc.stop({ graceMs: 1000 });
