@@ -1,5 +1,4 @@
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { decodeForAnalysis } from './analysis/analyzer.js';
 import type { AnalysisComponent } from './analysis/component.js';
 import type { App } from './app.js';
@@ -9,7 +8,6 @@ import { handRaisedOrNobody, startLivePoses } from './capture/gesture-shutter.js
 import { ModesComponent } from './capture/modes-component.js';
 import type { EventBus } from './events.js';
 import type { FilterJobs } from './filters/jobs.js';
-import type { StillTiming } from './hw/camera/types.js';
 import type { ComponentFactory } from './lifecycle.js';
 import { PeopleComponent } from './people/component.js';
 import type { DescribedPhoto } from './people/store.js';
@@ -38,15 +36,11 @@ function analysis(app: App): AnalysisComponent {
 
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
 
-/** Burst frames waiting for their analysis; whatever a crash left there is deleted when the modes start. */
-const bestShotTmp = (dataDir: string) => path.join(dataDir, 'tmp', 'best-shot');
-
 export function modesFactory(app: App, bus: EventBus): ComponentFactory {
   return {
     name: 'modes',
     optional: true,
     create: async (cfg) => {
-      await fs.rm(bestShotTmp(cfg.dataDir), { recursive: true, force: true });
       return new ModesComponent({
         config: cfg,
         bus,
@@ -95,15 +89,15 @@ export function modesFactory(app: App, bus: EventBus): ComponentFactory {
           burst: (req) => burst(app, req),
           analyse: (file) => analyseFrame(app, file),
           commit: async (b, frame, req) => {
-            const timing = b.timings?.[frame];
             const now = performance.now();
-            const t = timing ?? { strategy: 'signal', commandIssuedAt: now, exposureDoneAt: now, writtenAt: now };
+            const lag = b.lags?.[frame] ?? { commandIssuedMs: 0, exposureDoneMs: 0, writtenMs: 0 };
+            // burst frames come from the still process kept open in signal mode
             return app
               .camera()
               .captures.importFrame(
                 b.files[frame],
                 { source: req.source, meta: { bestShot: req.bestShot } },
-                t,
+                { strategy: 'signal', ...lag },
                 b.trigger ?? now,
               );
           },
@@ -147,48 +141,16 @@ export function modesFactory(app: App, bus: EventBus): ComponentFactory {
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
 
-/**
- * N full-resolution frames. The camera's burst primitive when the capture service has one; until then, N stills
- * in a row through the driver (serialised by its own lock), into a temp folder the caller cleans up.
- */
+/** N full-resolution frames from the capture service's burst (queued like a capture; the shutter goes first). */
 async function burst(app: App, req: { source: string; frames: number }): Promise<BurstResult> {
-  const cam = app.camera();
   const trigger = performance.now();
-  const captures = cam.captures as unknown as {
-    captureBurst?: (r: { source: string; frames: number }) => Promise<unknown>;
+  const r = await app.camera().captures.captureBurst({ source: req.source, frames: req.frames });
+  return {
+    files: r.frames.map((f) => f.path),
+    trigger,
+    lags: r.frames.map((f) => f.lag),
+    cleanup: () => fs.rm(r.dir, { recursive: true, force: true }),
   };
-  if (typeof captures.captureBurst === 'function') {
-    const r = (await captures.captureBurst(req)) as {
-      frames?: { path: string; timing?: StillTiming }[];
-      files?: string[];
-      dir?: string;
-      cleanup?: () => Promise<void>;
-    };
-    const files = r.files ?? r.frames?.map((f) => f.path) ?? [];
-    return {
-      files,
-      trigger,
-      timings: r.frames?.map((f) => f.timing).filter((t): t is StillTiming => t !== undefined),
-      cleanup: r.cleanup ?? (async () => (r.dir ? fs.rm(r.dir, { recursive: true, force: true }) : undefined)),
-    };
-  }
-  await cam.gallery.assertCanWrite();
-  const root = bestShotTmp(app.config.dataDir);
-  await fs.mkdir(root, { recursive: true });
-  const dir = await fs.mkdtemp(path.join(root, 'burst-'));
-  const files: string[] = [];
-  const timings: StillTiming[] = [];
-  try {
-    for (let i = 0; i < req.frames; i++) {
-      const f = path.join(dir, `frame-${i + 1}.jpg`);
-      timings.push(await cam.camera.captureStill(f));
-      files.push(f);
-    }
-  } catch (e) {
-    await fs.rm(dir, { recursive: true, force: true });
-    throw e;
-  }
-  return { files, trigger, timings, cleanup: () => fs.rm(dir, { recursive: true, force: true }) };
 }
 
 /** One burst frame: faces (YuNet on a small decode) with smiles, and a grey copy for the sharpness measures. */

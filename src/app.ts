@@ -90,7 +90,11 @@ export class App {
 
   private factories(): ComponentFactory[] {
     return [
-      { name: 'camera', optional: false, create: (cfg) => new CameraComponent({ config: cfg, bus: this.bus }) },
+      {
+        name: 'camera',
+        optional: false,
+        create: (cfg) => new CameraComponent({ config: cfg, bus: this.bus, version: this.opts.version }),
+      },
       {
         name: 'faces',
         optional: true,

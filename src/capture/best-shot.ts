@@ -1,5 +1,4 @@
 import type { BestShotConfig } from '../config/sections/capture-modes.js';
-import type { StillTiming } from '../hw/camera/types.js';
 import { errorMessage, ValidationError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 
@@ -132,9 +131,9 @@ export interface BestShotMeta {
 export interface BurstResult {
   /** Full-resolution JPEG files of the frames, in capture order. */
   files: string[];
-  /** performance.now() of the request, and each frame's camera timing (for the kept photo's shutter lag). */
+  /** performance.now() of the request, and each frame's timing after it (for the kept photo's shutter lag). */
   trigger?: number;
-  timings?: StillTiming[];
+  lags?: { commandIssuedMs: number; exposureDoneMs: number; writtenMs: number }[];
   /** Removes the files (and their folder) once the kept ones are stored. */
   cleanup(): Promise<void>;
 }

@@ -1,6 +1,8 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Component, ControlHandler } from '../component.js';
+import { type BoardInfo, detectBoardSync, zslPlan } from '../config/board-profile.js';
+import { appRoot } from '../config/locate.js';
 import type { PinholeConfig } from '../config/schema.js';
 import type { EventBus } from '../events.js';
 import { cameraCommands } from '../hw/camera/commands.js';
@@ -22,6 +24,14 @@ declare module '../events.js' {
 
 const log = createLogger('camera');
 
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(appRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 export interface CameraComponentOptions {
   config: PinholeConfig;
   bus: EventBus;
@@ -31,6 +41,12 @@ export interface CameraComponentOptions {
   env?: NodeJS.ProcessEnv;
   /** Strategy `signal`: how long the preview keeps running after the last viewer left (ms). */
   idleArmDelayMs?: number;
+  /** The daemon's version, for the EXIF Software tag ("Pinhole <version>"). */
+  version?: string;
+  /** The daemon's clock source (capture time, EXIF DateTimeOriginal). */
+  now?: () => Date;
+  /** Tests: the board the camera memory plan is made for (default: this machine's). */
+  board?: BoardInfo;
 }
 
 /**
@@ -49,6 +65,7 @@ export class CameraComponent implements Component {
   private offStatus?: () => void;
   /** Set by `pinhole sim fault`; survives a driver rebuild. undefined = leave the environment as it is. */
   private simFault?: string | null;
+  private board?: BoardInfo;
 
   constructor(private readonly opts: CameraComponentOptions) {
     this.cfg = opts.config;
@@ -69,6 +86,7 @@ export class CameraComponent implements Component {
       stop: () => self.driver.stop(),
       status: () => self.driver.status(),
       captureStill: (p) => self.driver.captureStill(p),
+      captureBurst: (o) => self.driver.captureBurst(o),
       onStatus: (l) => self.driver.onStatus(l),
     };
     this.captures = new CaptureService({
@@ -76,7 +94,15 @@ export class CameraComponent implements Component {
       store: this.gallery,
       bus: opts.bus,
       config: () => this.cfg.camera,
+      software: `Pinhole ${opts.version ?? packageVersion()}`,
+      now: opts.now,
+      burstDir: this.burstDir,
     });
+  }
+
+  /** Burst frames wait here for their caller; whatever a stopped daemon left is deleted at start. */
+  get burstDir(): string {
+    return path.join(this.cfg.dataDir, 'tmp', 'bursts');
   }
 
   get camera(): CameraDriver {
@@ -93,6 +119,7 @@ export class CameraComponent implements Component {
 
   async start(): Promise<void> {
     await this.gallery.open();
+    await fs.rm(this.burstDir, { recursive: true, force: true }).catch(() => {});
     await this.startDriver();
   }
 
@@ -158,6 +185,11 @@ export class CameraComponent implements Component {
     return path.join(this.runDir, 'sim-camera');
   }
 
+  private boardInfo(): BoardInfo {
+    if (!this.board) this.board = this.opts.board ?? detectBoardSync();
+    return this.board;
+  }
+
   private makeDriver(): CameraDriver {
     const c = this.cfg.camera;
     if (c.backend === 'none') return new NullCamera(this.frames);
@@ -176,6 +208,7 @@ export class CameraComponent implements Component {
       env,
       hub: this.frames,
       idleArmDelayMs: this.opts.idleArmDelayMs,
+      zsl: zslPlan(this.boardInfo(), c.capture),
     });
   }
 

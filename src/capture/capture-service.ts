@@ -1,11 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { CameraConfig } from '../config/sections/camera.js';
 import type { EventBus } from '../events.js';
-import type { CameraDriver, StillTiming } from '../hw/camera/types.js';
-import type { GalleryStore } from '../store/gallery.js';
+import type { BurstTiming, CameraDriver, FrameControls, StillTiming } from '../hw/camera/types.js';
+import type { GalleryStore, PendingPhoto } from '../store/gallery.js';
 import type { PhotoMeta, PhotoRecord, ShutterLag } from '../store/types.js';
-import { ConflictError, errorMessage, StorageError, UnavailableError } from '../util/errors.js';
+import { ConflictError, errorMessage, StorageError, UnavailableError, ValidationError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 
 declare module '../events.js' {
@@ -40,21 +42,65 @@ export interface CaptureResult {
   lag: ShutterLag;
 }
 
+export interface BurstRequest {
+  source?: string;
+  /** Frames to take (1–32). */
+  frames: number;
+  /** Also store every frame in the gallery as a photo (camera EXIF merged with Pinhole's, like any capture). */
+  keep?: boolean;
+  /** Fixed exposure for every frame; default: metered on the first frame, then locked. */
+  lock?: { shutterUs: number; gain: number; awbGains?: [number, number] };
+}
+
+export interface BurstFrameResult {
+  index: number;
+  /** Full-resolution JPEG from the camera (its own EXIF), inside `dir`. */
+  path: string;
+  /** ms after the trigger. */
+  lag: Omit<ShutterLag, 'strategy' | 'durableMs'>;
+  /** Exposure, gains and colour gains the camera reports for this frame. */
+  controls?: FrameControls;
+}
+
+export interface BurstResult {
+  /** A temporary folder under `<dataDir>/tmp/bursts/` that the caller owns and must delete. */
+  dir: string;
+  frames: BurstFrameResult[];
+  locked?: BurstTiming['locked'];
+  /** Ended early because a single shot was requested (the shutter has priority). */
+  interrupted: boolean;
+  /** With `keep`: the gallery photos, one per frame. */
+  photos?: CaptureResult[];
+}
+
 export interface CaptureServiceDeps {
   camera: CameraDriver;
   store: GalleryStore;
   bus?: EventBus;
   /** Read at each capture, so busyPolicy / queueLimit changes apply live. */
   config: () => CameraConfig;
+  /** EXIF Software of every photo, e.g. "Pinhole 0.1.0". */
+  software?: string;
+  /** The daemon's clock source: capture time in the sidecar and EXIF DateTimeOriginal. */
+  now?: () => Date;
+  /** Where bursts put their frames (on the data disk). Default: `<gallery>/../tmp/bursts`. */
+  burstDir?: string;
 }
 
+/** A still of the full 12 MP sensor at quality 93 is 4–8 MB; this much room after a failed write means "not the disk". */
+const STILL_ESTIMATE_MB = 16;
+export const MAX_BURST_FRAMES = 32;
+
+type Waiter = { kind: 'single' | 'burst'; resolve: () => void };
+
 /**
- * Trigger → still → gallery. One capture at a time (the camera has one owner); others are queued up to
- * camera.capture.queueLimit or refused with a busy error, per camera.capture.busyPolicy.
+ * Trigger → still (or burst) → gallery. One camera operation at a time (the camera has one owner); others are
+ * queued up to camera.capture.queueLimit or refused with a busy error, per camera.capture.busyPolicy. Single shots
+ * have priority over bursts: they are served first from the queue and end a running burst after its current frame.
  */
 export class CaptureService {
   private running = false;
-  private readonly waiting: Array<() => void> = [];
+  private readonly waiting: Waiter[] = [];
   private readonly hooks = new Set<BeforeCommitHook>();
 
   constructor(private readonly deps: CaptureServiceDeps) {}
@@ -73,8 +119,7 @@ export class CaptureService {
     return this.running;
   }
 
-  async capture(req: CaptureRequest = {}): Promise<CaptureResult> {
-    const trigger = performance.now();
+  private checkCamera(): void {
     const state = this.deps.camera.status().state;
     if (state === 'disabled')
       throw new UnavailableError('the camera is disabled (camera.backend: none)', 'camera-disabled');
@@ -84,6 +129,10 @@ export class CaptureService {
         'camera-absent',
       );
     if (state === 'stopped') throw new UnavailableError('the camera is not running', 'camera-stopped');
+  }
+
+  /** Waits for the camera per the busy policy; the returned function hands it to the next waiter. */
+  private async acquire(kind: Waiter['kind']): Promise<() => void> {
     const cfg = this.deps.config().capture;
     if (this.running) {
       if (cfg.busyPolicy === 'refuse') throw new ConflictError('a capture is already in progress');
@@ -91,73 +140,124 @@ export class CaptureService {
         throw new ConflictError(
           `a capture is in progress and ${this.waiting.length} are waiting (camera.capture.queueLimit)`,
         );
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      await new Promise<void>((resolve) => this.waiting.push({ kind, resolve }));
     } else {
       this.running = true;
     }
+    return () => {
+      const i = this.waiting.findIndex((w) => w.kind === 'single');
+      const next = this.waiting.splice(i >= 0 ? i : 0, 1)[0];
+      if (next) next.resolve();
+      else this.running = false;
+    };
+  }
+
+  async capture(req: CaptureRequest = {}): Promise<CaptureResult> {
+    const trigger = performance.now();
+    this.checkCamera();
+    const release = await this.acquire('single');
     try {
       return await this.run(trigger, req).catch((e: unknown) => {
         throw diskFullAsStorageError(e);
       });
     } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running = false;
+      release();
     }
+  }
+
+  /**
+   * A camera failure while writing: rpicam-still says only "failed to write file - output probably corrupt", so the
+   * free space decides whether the disk is the reason (507) or the camera (503).
+   */
+  private async cameraOrStorage(e: unknown, needMB: number): Promise<unknown> {
+    if (!(e instanceof UnavailableError) || e.code !== 'camera-failed') return e;
+    if (!(await this.deps.store.lowOnSpace(needMB))) return e;
+    return new StorageError(
+      `the camera could not write the photo and the data disk is (nearly) full: ${e.message}. Delete photos to free space.`,
+    );
   }
 
   /**
    * Stores a JPEG the camera already took (best shot's chosen burst frame) as a new photo, exactly like a capture:
    * EXIF, sidecar (with `req.meta`), thumbnail, atomic commit, `photo.captured`. Not queued behind captures: the
-   * camera is not involved. `timing` and `trigger` give the photo its shutter lag.
+   * camera is not involved. `lag` is the frame's own timing after `trigger`.
    */
-  async importFrame(file: string, req: CaptureRequest, timing: StillTiming, trigger: number): Promise<CaptureResult> {
-    return this.run(trigger, req, async (rawPath) => {
-      await fs.copyFile(file, rawPath);
-      return timing;
-    }).catch((e: unknown) => {
+  async importFrame(
+    file: string,
+    req: CaptureRequest,
+    lag: Omit<ShutterLag, 'durableMs'>,
+    trigger: number,
+  ): Promise<CaptureResult> {
+    const capturedAt = this.deps.now?.() ?? new Date();
+    const pending = await this.deps.store.reserve();
+    try {
+      await fs.copyFile(file, pending.rawPath);
+    } catch (e) {
+      await this.deps.store.abort(pending);
+      throw diskFullAsStorageError(e);
+    }
+    return this.commit(pending, trigger, capturedAt, req.source, { ...lag }, {}, req.meta).catch((e: unknown) => {
       throw diskFullAsStorageError(e);
     });
   }
 
-  private async run(
-    trigger: number,
-    req: CaptureRequest,
-    still: (rawPath: string) => Promise<StillTiming> = (p) => this.deps.camera.captureStill(p),
-  ): Promise<CaptureResult> {
-    const { store } = this.deps;
-    const capturedAt = new Date();
-    const cfg = this.deps.config();
+  private async run(trigger: number, req: CaptureRequest): Promise<CaptureResult> {
+    const { store, camera } = this.deps;
+    const capturedAt = this.deps.now?.() ?? new Date();
     const pending = await store.reserve(); // throws StorageError when full or not writable
     let timing: StillTiming;
     try {
-      timing = await still(pending.rawPath);
+      timing = await camera.captureStill(pending.rawPath);
     } catch (e) {
       await store.abort(pending);
-      throw e;
+      throw await this.cameraOrStorage(e, STILL_ESTIMATE_MB);
     }
-    const lag: ShutterLag = {
-      strategy: timing.strategy,
-      commandIssuedMs: round(timing.commandIssuedAt - trigger),
-      exposureDoneMs: round(timing.exposureDoneAt - trigger),
-      writtenMs: round(timing.writtenAt - trigger),
-    };
+    return this.commit(
+      pending,
+      trigger,
+      capturedAt,
+      req.source,
+      {
+        strategy: timing.strategy,
+        commandIssuedMs: round(timing.commandIssuedAt - trigger),
+        exposureDoneMs: round(timing.exposureDoneAt - trigger),
+        writtenMs: round(timing.writtenAt - trigger),
+      },
+      {},
+      req.meta,
+    );
+  }
+
+  private async commit(
+    pending: PendingPhoto,
+    trigger: number,
+    capturedAt: Date,
+    source: string | undefined,
+    lag: ShutterLag,
+    extra: Record<string, unknown> = {},
+    /** Extra top-level sidecar keys (a capture mode's record), in place before `photo.captured`. */
+    meta: Record<string, unknown> = {},
+  ): Promise<CaptureResult> {
+    const { store } = this.deps;
+    const cfg = this.deps.config();
     const settings = {
-      strategy: timing.strategy,
+      strategy: lag.strategy,
       width: cfg.still.width,
       height: cfg.still.height,
       quality: cfg.still.quality,
       controls: cfg.controls,
       extraArgs: cfg.extraArgs,
+      ...extra,
     };
     const committed = await store.commit(pending, {
       capturedAt,
-      source: req.source,
+      source,
       settings,
       lag,
       exif: {
         model: 'Pinhole camera',
-        description: `Pinhole capture: ${JSON.stringify({ strategy: timing.strategy, ...cfg.controls })}`,
+        ...(this.deps.software ? { software: this.deps.software } : {}),
+        description: `Pinhole capture: ${JSON.stringify({ strategy: lag.strategy, ...cfg.controls })}`,
         exposureUs: cfg.controls.shutterUs || undefined,
         gain: cfg.controls.gain || undefined,
         ev: cfg.controls.ev,
@@ -165,13 +265,13 @@ export class CaptureService {
       beforeCommit: this.hooks.size ? (p, m) => this.runHooks(p, m) : undefined,
     });
     lag.durableMs = round(committed.durableAt - trigger);
-    const meta = await store.update(committed.id, { ...req.meta, lag });
+    const stored = await store.update(committed.id, { ...meta, lag });
     const record: PhotoRecord = {
       id: committed.id,
       seq: committed.seq,
       path: committed.path,
       thumbPath: committed.thumbPath,
-      meta,
+      meta: stored,
     };
     log.info('photo captured', {
       id: record.id,
@@ -179,7 +279,7 @@ export class CaptureService {
       commandMs: lag.commandIssuedMs,
       exposureMs: lag.exposureDoneMs,
       durableMs: lag.durableMs,
-      source: req.source,
+      source,
     });
     this.deps.bus?.emit('photo.captured', record);
     return {
@@ -187,10 +287,90 @@ export class CaptureService {
       seq: record.seq,
       path: record.path,
       thumbPath: record.thumbPath,
-      width: meta.width,
-      height: meta.height,
+      width: stored.width,
+      height: stored.height,
       lag,
     };
+  }
+
+  /**
+   * N full-resolution frames with identical exposure (see CameraDriver.captureBurst) into a folder the caller owns,
+   * with per-frame timing; `keep` also stores each frame as a gallery photo. Queued like a capture; a single shot
+   * requested meanwhile ends the burst after its current frame and goes first.
+   */
+  async captureBurst(req: BurstRequest): Promise<BurstResult> {
+    const trigger = performance.now();
+    const n = Math.floor(req.frames);
+    if (!Number.isFinite(n) || n < 1 || n > MAX_BURST_FRAMES)
+      throw new ValidationError(`a burst takes 1 to ${MAX_BURST_FRAMES} frames, not ${req.frames}`);
+    this.checkCamera();
+    const release = await this.acquire('burst');
+    const capturedAt = this.deps.now?.() ?? new Date();
+    const base = this.deps.burstDir ?? path.join(path.dirname(this.deps.store.root), 'tmp', 'bursts');
+    const dir = path.join(base, `burst-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`);
+    try {
+      // Room for every frame (twice with `keep`: the frames and their gallery copies).
+      const needMB = n * STILL_ESTIMATE_MB * (req.keep ? 2 : 1);
+      await this.deps.store.assertCanWrite(needMB);
+      let timing: BurstTiming;
+      try {
+        timing = await this.deps.camera.captureBurst({
+          dir,
+          frames: n,
+          lock: req.lock,
+          shouldStop: () => this.waiting.some((w) => w.kind === 'single'),
+        });
+      } catch (e) {
+        await fs.rm(dir, { recursive: true, force: true });
+        throw await this.cameraOrStorage(e, STILL_ESTIMATE_MB);
+      }
+      const frames: BurstFrameResult[] = timing.frames.map((f) => ({
+        index: f.index,
+        path: f.path,
+        lag: {
+          commandIssuedMs: round(f.commandIssuedAt - trigger),
+          exposureDoneMs: round(f.exposureDoneAt - trigger),
+          writtenMs: round(f.writtenAt - trigger),
+        },
+        ...(f.controls ? { controls: f.controls } : {}),
+      }));
+      log.info('burst captured', {
+        frames: frames.length,
+        requested: n,
+        interrupted: timing.interrupted,
+        lastMs: frames[frames.length - 1]?.lag.writtenMs,
+        source: req.source,
+      });
+      const result: BurstResult = { dir, frames, interrupted: timing.interrupted };
+      if (timing.locked) result.locked = timing.locked;
+      if (req.keep) {
+        result.photos = [];
+        for (const f of frames) {
+          const pending = await this.deps.store.reserve();
+          try {
+            await fs.copyFile(f.path, pending.rawPath);
+          } catch (e) {
+            await this.deps.store.abort(pending);
+            throw e;
+          }
+          result.photos.push(
+            await this.commit(
+              pending,
+              trigger,
+              capturedAt,
+              req.source,
+              { strategy: 'signal', ...f.lag },
+              { burst: { index: f.index, of: n, locked: timing.locked ?? null } },
+            ),
+          );
+        }
+      }
+      return result;
+    } catch (e) {
+      throw diskFullAsStorageError(e);
+    } finally {
+      release();
+    }
   }
 
   private async runHooks(jpegPath: string, meta: PhotoMeta): Promise<void> {
@@ -206,13 +386,10 @@ export class CaptureService {
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
-/**
- * A disk that fills up between the free-space check and the last write (or a camera app that cannot write its file)
- * is "storage full" (507) for the caller, not an internal error or a camera fault.
- */
+/** Our own write that hit a full disk (errno, not message text) is "storage full" (507) for the caller. */
 export function diskFullAsStorageError(e: unknown): unknown {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT' || /\bENOSPC\b|no space left on device/i.test(errorMessage(e)))
+  if (code === 'ENOSPC' || code === 'EDQUOT')
     return new StorageError(`the data disk is full: ${errorMessage(e)}. Delete photos to free space.`);
   return e;
 }

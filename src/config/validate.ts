@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { type Document, isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
+import { cameraRules } from './camera-rules.js';
 import { ConfigSchema, type PinholeConfig } from './schema.js';
 
 export interface ValidationResult {
@@ -36,14 +37,20 @@ export function validateConfigObject(
   lineOf: (segments: (string | number)[]) => number | undefined = () => undefined,
 ): ValidationResult {
   const data = structuredClone(input);
-  if (validateFn(data)) return { config: data as PinholeConfig, errors: [] };
+  let issues: { segments: (string | number)[]; message: string }[];
+  if (validateFn(data)) {
+    // Rules across keys, once the schema holds (they may fill values derived from other keys).
+    issues = cameraRules(data as PinholeConfig, input).map((i) => ({ segments: i.path, message: i.message }));
+    if (!issues.length) return { config: data as PinholeConfig, errors: [] };
+  } else {
+    issues = simplify(validateFn.errors ?? []).map((e) => ({ segments: pathSegments(e), message: describe(e) }));
+  }
   const lines: { line: number; text: string }[] = [];
   const seen = new Set<string>();
-  for (const e of simplify(validateFn.errors ?? [])) {
-    const segments = pathSegments(e);
+  for (const { segments, message } of issues) {
     const line = lineOf(segments);
     const dotted = segments.length ? segments.join('.') : '(root)';
-    const text = `${dotted}: ${describe(e)}${line ? ` (line ${line})` : ''}`;
+    const text = `${dotted}: ${message}${line ? ` (line ${line})` : ''}`;
     if (seen.has(text)) continue;
     seen.add(text);
     lines.push({ line: line ?? Number.MAX_SAFE_INTEGER, text });

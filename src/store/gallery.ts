@@ -139,15 +139,28 @@ export class GalleryStore implements GalleryReader, GalleryWriter {
     }
   }
 
-  /** Throws StorageError when a capture must be refused (not writable, or below storage.minFreeMB). */
-  async assertCanWrite(): Promise<void> {
+  /**
+   * Throws StorageError when a capture must be refused (not writable, or below storage.minFreeMB once `needMB` more
+   * are written: a burst reserves room for all its frames).
+   */
+  async assertCanWrite(needMB = 0): Promise<void> {
     if (this.unwritable) throw new StorageError(this.unwritable, 'storage-unwritable');
     const { minFreeMB } = this.opts.storage();
     const free = await this.freeMB();
-    if (free < minFreeMB) {
+    if (free - needMB < minFreeMB) {
       throw new StorageError(
-        `not enough free space for a photo: ${Math.floor(free)} MB free, storage.minFreeMB is ${minFreeMB} MB. Delete photos or lower storage.minFreeMB.`,
+        `not enough free space for ${needMB ? `${Math.ceil(needMB)} MB of frames` : 'a photo'}: ${Math.floor(free)} MB free, storage.minFreeMB is ${minFreeMB} MB. Delete photos or lower storage.minFreeMB.`,
       );
+    }
+  }
+
+  /** True when fewer than `needMB` MB are free above storage.minFreeMB (or the folder is not writable). */
+  async lowOnSpace(needMB: number): Promise<boolean> {
+    if (this.unwritable) return true;
+    try {
+      return (await this.freeMB()) - needMB < this.opts.storage().minFreeMB;
+    } catch {
+      return false;
     }
   }
 

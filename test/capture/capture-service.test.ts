@@ -180,6 +180,26 @@ describe('CaptureService (sim camera, real files)', () => {
     expect((await fs.readdir(store.root)).filter((n) => n.startsWith(TEMP_MARK))).toEqual([]);
   });
 
+  // Issue 13 item 5: rpicam-still's only word on a failed fwrite is "failed to write file - output probably corrupt"
+  // (image/jpeg.cpp), no ENOSPC: whether the disk is the cause is decided from the free space afterwards.
+  it.each([
+    ['the disk filled during the capture → 507', 2, 507, 'storage-full'],
+    ['plenty of space left → the camera failed, 503', 10_000, 503, 'camera-failed'],
+  ])('a camera write failure: %s', async (_name, freeAfter, status, code) => {
+    let free = 10_000;
+    const { cam, service, store } = await setup({ fault: 'disk-full', freeMB: () => free });
+    await streaming(cam);
+    const reserve = store.reserve.bind(store);
+    store.reserve = async () => {
+      const p = await reserve(); // the free-space check before the capture passes
+      free = freeAfter;
+      return p;
+    };
+    await expect(service.capture()).rejects.toMatchObject({ status, code });
+    expect(store.count).toBe(0);
+    expect((await fs.readdir(store.root)).filter((n) => n.startsWith(TEMP_MARK))).toEqual([]);
+  });
+
   it('disk below minFreeMB: capture refused with 507 while the preview keeps streaming', async () => {
     let free = 10_000;
     const { cam, service, store } = await setup({ freeMB: () => free });

@@ -102,11 +102,30 @@ export const CameraSchema = T.Object(
         }),
         timeoutMs: T.Integer({
           minimum: 1000,
-          maximum: 120000,
+          maximum: 900000,
           default: 20000,
           ...meta({
             title: 'Capture timeout (ms)',
-            description: 'A capture not done in this time kills the camera process.',
+            description:
+              'A capture not done in this time kills the camera process. When not set, derived from a fixed shutter: 20000 + twice the shutter time (a capture waits for up to two frames, and each lasts at least the shutter time).',
+          }),
+        }),
+        zsl: T.Union(lit('auto', 'on', 'off'), {
+          default: 'auto',
+          ...meta({
+            title: 'Zero shutter lag',
+            description:
+              "Strategy `signal`: keep the armed rpicam-still in still mode (--zsl). `auto`: the board profile decides, from the board's camera memory (the reason is shown in status). A failed buffer allocation falls back to the viewfinder mode once, then to one-shot captures.",
+          }),
+        }),
+        bufferCount: T.Integer({
+          minimum: 0,
+          maximum: 16,
+          default: 0,
+          ...meta({
+            title: 'Armed buffer count',
+            description:
+              "Buffers per stream of the armed rpicam-still (--buffer-count). 0 = the board profile's choice (the app's default of 4 where memory allows).",
           }),
         }),
         smile: SmileSchema,
@@ -179,11 +198,12 @@ export const CameraSchema = T.Object(
     }),
     frameTimeoutMs: T.Integer({
       minimum: 500,
-      maximum: 60000,
+      maximum: 600000,
       default: 5000,
       ...meta({
         title: 'Frame timeout (ms)',
-        description: 'No preview frame for this long: the camera process is killed and restarted.',
+        description:
+          'No frame from the camera for this long: the camera process is killed and restarted. When not set, derived from a fixed shutter: 5000 + the shutter time (with a still stream every frame lasts at least the shutter time).',
       }),
     }),
     backoff: T.Object(

@@ -1,60 +1,28 @@
+import { checkExtraArgs } from '../../config/camera-rules.js';
 import type { CameraConfig } from '../../config/sections/camera.js';
 import { ConfigError } from '../../util/errors.js';
 
 /**
  * rpicam command lines from the camera config. Only settings that differ from the apps' defaults are passed, so
- * the command in the log reads as "what is special here". `extraArgs` are appended, but may not repeat a flag
- * Pinhole manages (rpicam-apps reject a repeated option; overriding -o or -t would break the driver).
+ * the command in the log reads as "what is special here". `extraArgs` are appended; the config check
+ * (config/camera-rules.ts) has already refused any that spell an option Pinhole manages, in any of Boost's
+ * spellings; the driver checks again so a config built in code cannot bypass it.
  */
-const MANAGED = new Set([
-  '-o',
-  '--output',
-  '-t',
-  '--timeout',
-  '--signal',
-  '-s',
-  '--immediate',
-  '--zsl',
-  '--codec',
-  '--flush',
-  '-n',
-  '--nopreview',
-  '--width',
-  '--height',
-  '--framerate',
-  '-q',
-  '--quality',
-  '--rotation',
-  '--hflip',
-  '--vflip',
-  '--ev',
-  '--awb',
-  '--denoise',
-  '--shutter',
-  '--gain',
-  '--analoggain',
-  '--metering',
-  '-v',
-  '--verbose',
-  '-e',
-  '--encoding',
-]);
-
 export function validateExtraArgs(extra: readonly string[]): void {
-  const errors: string[] = [];
-  extra.forEach((a, i) => {
-    if (/[\0\n\r]/.test(a)) errors.push(`camera.extraArgs[${i}]: contains a control character`);
-    const flag = a.split('=')[0];
-    if (MANAGED.has(flag))
-      errors.push(
-        `camera.extraArgs[${i}]: ${flag} is set by Pinhole from the camera config; use the matching camera.* key`,
-      );
-  });
-  if (errors.length) throw new ConfigError(errors);
+  const issues = checkExtraArgs(extra);
+  if (issues.length) throw new ConfigError(issues.map((i) => `${i.path.join('.')}: ${i.message}`));
 }
 
-function controls(cfg: CameraConfig): string[] {
-  const c = cfg.controls;
+/** Exposure, gain and white balance fixed for every frame (a burst after its metering frame). */
+export interface LockedExposure {
+  shutterUs: number;
+  gain: number;
+  /** Red and blue colour gains (--awbgains); 0 = leave the white balance to the config. */
+  awbGains?: [number, number];
+}
+
+function controls(cfg: CameraConfig, lock?: LockedExposure): string[] {
+  const c = lock ? { ...cfg.controls, shutterUs: Math.round(lock.shutterUs), gain: lock.gain } : cfg.controls;
   const a: string[] = [];
   if (c.rotation !== 0) a.push('--rotation', String(c.rotation));
   if (c.hflip) a.push('--hflip');
@@ -65,6 +33,7 @@ function controls(cfg: CameraConfig): string[] {
   if (c.shutterUs > 0) a.push('--shutter', String(c.shutterUs));
   if (c.gain > 0) a.push('--gain', String(c.gain));
   if (c.metering !== 'centre') a.push('--metering', c.metering);
+  if (lock?.awbGains?.[0] && lock.awbGains[1]) a.push('--awbgains', `${lock.awbGains[0]},${lock.awbGains[1]}`);
   return a;
 }
 
@@ -107,22 +76,37 @@ export function stillArgv(cfg: CameraConfig, outFile: string): string[] {
   return ['--immediate', '--nopreview', ...stillSize(cfg), ...controls(cfg), ...cfg.extraArgs, '-o', outFile];
 }
 
+export interface ArmedOptions {
+  /** --zsl: still mode all along (no mode switch per capture). */
+  zsl: boolean;
+  /** --buffer-count (the board profile's choice for small camera memory). */
+  bufferCount?: number;
+  /** --metadata FILE: the controls of the last capture (exposure, gains), rewritten at each capture. */
+  metadata?: string;
+  /** --framestart: the number of the first capture (a burst continues the numbering of its metering frame). */
+  framestart?: number;
+  lock?: LockedExposure;
+}
+
 /**
- * A still process kept open in signal mode (strategy `signal`): each SIGUSR1 captures into `outPattern`
- * (`%04d` = capture number). `-v 2` makes it log one line per viewfinder frame: that is our liveness signal and
- * tells us the file of a capture is written (the app saves before it handles the next frame).
+ * A still process kept open in signal mode (strategy `signal`, and bursts): each SIGUSR1 captures into `outPattern`
+ * (`%04d` = capture number). `-v 2` makes it log one line per viewfinder frame (our liveness signal) and
+ * "Saved image … to file …" once a capture's file is complete.
  */
-export function armedArgv(cfg: CameraConfig, outPattern: string): string[] {
+export function armedArgv(cfg: CameraConfig, outPattern: string, o: ArmedOptions = { zsl: true }): string[] {
   return [
     '-t',
     '0',
     '--signal',
-    '--zsl',
+    ...(o.zsl ? ['--zsl'] : []),
+    ...(o.bufferCount ? ['--buffer-count', String(o.bufferCount)] : []),
     '--nopreview',
     '-v',
     '2',
     ...stillSize(cfg),
-    ...controls(cfg),
+    ...controls(cfg, o.lock),
+    ...(o.metadata ? ['--metadata', o.metadata, '--metadata-format', 'json'] : []),
+    ...(o.framestart ? ['--framestart', String(o.framestart)] : []),
     ...cfg.extraArgs,
     '-o',
     outPattern,

@@ -30,6 +30,8 @@ export class ManagedProcess {
   readonly exited: Promise<ExitInfo>;
   readonly startedAt = Date.now();
   private readonly tail: string[] = [];
+  /** The last signal stop() sent: what ended the child when we stopped it. */
+  stoppedWith?: NodeJS.Signals;
   private partial = '';
   private exitInfo?: ExitInfo;
 
@@ -99,18 +101,22 @@ export class ManagedProcess {
   }
 
   /**
-   * Stops the child: optional polite signal first (SIGUSR2 makes rpicam apps exit cleanly), then SIGTERM to the
-   * group, then SIGKILL to the group. Resolves when the child has been reaped.
+   * Stops the child: an optional polite signal first (the one the app acts on: SIGINT for rpicam-vid, SIGUSR2 for
+   * rpicam-still --signal), then SIGTERM to the group, then SIGKILL to the group. Resolves when the child has been
+   * reaped; `escalated` says which signal ended it.
    */
-  async stop(opts: { polite?: NodeJS.Signals; graceMs?: number } = {}): Promise<ExitInfo> {
+  async stop(opts: { polite?: NodeJS.Signals; graceMs?: number; termGraceMs?: number } = {}): Promise<ExitInfo> {
     const grace = opts.graceMs ?? 2000;
     if (!this.running) return this.exited;
     if (opts.polite) {
+      this.stoppedWith = opts.polite;
       this.signal(opts.polite);
       if (await this.waitExit(grace)) return this.exited;
     }
+    this.stoppedWith = 'SIGTERM';
     killGroup(this.child.pid, 'SIGTERM');
-    if (await this.waitExit(grace)) return this.exited;
+    if (await this.waitExit(opts.termGraceMs ?? grace)) return this.exited;
+    this.stoppedWith = 'SIGKILL';
     log.warn('camera process ignored SIGTERM, killing its group', { pid: this.child.pid, command: this.opts.command });
     killGroup(this.child.pid, 'SIGKILL');
     return this.exited;
@@ -140,13 +146,18 @@ export function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
   }
 }
 
-export type ExitClass = 'busy' | 'absent' | 'crashed' | 'clean';
+export type ExitClass = 'busy' | 'absent' | 'nomem' | 'crashed' | 'clean';
 
-/** What an rpicam exit means, from the messages rpicam-apps print (see docs PLATFORM.md). */
+/**
+ * What an rpicam exit means, from the messages rpicam-apps print: core/rpicam_app.cpp OpenCamera ("no cameras
+ * available", "failed to acquire camera"), setupCapture ("failed to allocate capture buffers for stream", after
+ * core/dma_heaps.cpp "dmaHeap allocation failure for rpicam-apps<i>").
+ */
 export function classifyExit(info: ExitInfo): ExitClass {
   const text = info.stderr.join('\n');
   if (/failed to acquire camera|Pipeline handler in use by another process/i.test(text)) return 'busy';
   if (/no cameras available/i.test(text)) return 'absent';
+  if (/failed to allocate capture buffers|dmaHeap allocation failure/i.test(text)) return 'nomem';
   if (info.code === 0 && info.signal === null) return 'clean';
   return 'crashed';
 }

@@ -19,9 +19,21 @@ export type CameraState =
  */
 export type CameraMode = 'preview' | 'armed' | 'still' | null;
 
+/**
+ * How the armed rpicam-still runs (strategy `signal`): `zsl` (--zsl, still mode all along), `viewfinder` (a mode
+ * switch per capture) or `off` (no armed process: each capture starts rpicam-still), with the reason: the board
+ * profile's choice, the config, or a buffer allocation that failed and made the driver fall back.
+ */
+export interface ZslStatus {
+  mode: 'zsl' | 'viewfinder' | 'off';
+  bufferCount?: number;
+  reason: string;
+}
+
 export interface CameraStatus {
   state: CameraState;
   mode: CameraMode;
+  zsl?: ZslStatus;
   /** Why the camera is not streaming (with the child's last stderr lines), cleared once frames flow again. */
   lastError?: string;
   /** Camera process restarts since the daemon started (crash, hang, busy or absent retries). */
@@ -69,6 +81,39 @@ export interface StillTiming {
   writtenAt: number;
 }
 
+/** The controls a frame was taken with, from the app's --metadata output (core/rpicam_app metadata, JSON). */
+export interface FrameControls {
+  exposureUs: number;
+  analogueGain: number;
+  digitalGain: number;
+  colourGains?: [number, number];
+}
+
+export interface BurstFrame extends Omit<StillTiming, 'strategy'> {
+  index: number;
+  /** The frame's JPEG, in the caller's folder. */
+  path: string;
+  controls?: FrameControls;
+}
+
+export interface BurstOptions {
+  /** Full-resolution JPEGs land here as frame-000.jpg, frame-001.jpg, …; the caller owns the folder. */
+  dir: string;
+  frames: number;
+  /** Fixed exposure for every frame; default: metered on the first frame and locked for the rest. */
+  lock?: { shutterUs: number; gain: number; awbGains?: [number, number] };
+  /** Asked between frames: true ends the burst early (a single shutter press has priority). */
+  shouldStop?: () => boolean;
+}
+
+export interface BurstTiming {
+  frames: BurstFrame[];
+  /** The exposure every frame after the first was locked to. */
+  locked?: { shutterUs: number; gain: number; awbGains?: [number, number] };
+  /** Stopped early by `shouldStop`. */
+  interrupted: boolean;
+}
+
 export interface CameraDriver {
   readonly frames: FrameSource;
   start(): Promise<void>;
@@ -76,6 +121,8 @@ export interface CameraDriver {
   status(): CameraStatus;
   /** Captures one full-resolution JPEG into `outPath`. Throws UnavailableError (no camera / busy camera). */
   captureStill(outPath: string): Promise<StillTiming>;
+  /** N full-resolution frames in a row with identical exposure, gain and white balance (see README). */
+  captureBurst(opts: BurstOptions): Promise<BurstTiming>;
   /** Called on every status change. */
   onStatus(listener: (s: CameraStatus) => void): () => void;
 }

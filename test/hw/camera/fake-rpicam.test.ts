@@ -80,13 +80,14 @@ describe('argv mapping', () => {
       ev: -1.5,
       awb: 'daylight',
       denoise: 'cdn_hq',
-      shutter: 10,
+      shutterUs: 10000,
       gain: 2.5,
       metering: 'spot',
       output: '-',
+      codec: 'mjpeg',
     });
     expect(parseArgs('still', s)).toMatchObject({ immediate: true, width: 2028, quality: 88 });
-    expect(parseArgs('still', a)).toMatchObject({ signal: true, zsl: true, timeout: 0, verbose: 2 });
+    expect(parseArgs('still', a)).toMatchObject({ signal: true, zsl: true, timeoutMs: 0, verbose: 2 });
   });
 
   it('defaults produce a short command line: full-size stills are rpicam-still defaults', () => {
@@ -98,7 +99,8 @@ describe('argv mapping', () => {
 
   it('refuses extraArgs that repeat a flag Pinhole sets', () => {
     expect(() => validateExtraArgs(['--width', '100'])).toThrow(ConfigError);
-    expect(() => validateExtraArgs(['-o', 'x'])).toThrow(/camera.extraArgs\[0\]/);
+    expect(() => validateExtraArgs(['-o', 'x'])).toThrow(/camera\.extraArgs\.0: /);
+    expect(() => validateExtraArgs(['-v2'])).toThrow(/--verbose/);
     expect(() => validateExtraArgs(['--contrast', '1.2'])).not.toThrow();
   });
 
@@ -108,8 +110,9 @@ describe('argv mapping', () => {
       "the argument ('abc') for option '--width' is invalid",
     );
     expect(() => parseArgs('still', ['--width', '1', '--width', '2'])).toThrow('cannot be specified more than once');
-    expect(() => parseArgs('still', ['--rotation', '90'])).toThrow(/rotation/);
-    expect(parseArgs('still', ['-t', '2s', '--shutter', '20ms'])).toMatchObject({ timeout: 2000, shutter: 20 });
+    expect(() => parseArgs('still', ['--rotation', '90'])).toThrow('transforms requiring transpose not supported');
+    expect(() => parseArgs('still', ['--rotation', '45'])).toThrow('illegal rotation value');
+    expect(parseArgs('still', ['-t', '2s', '--shutter', '20ms'])).toMatchObject({ timeoutMs: 2000, shutterUs: 20000 });
   });
 });
 
@@ -159,10 +162,10 @@ describe('fake rpicam executables', () => {
       expect(r.code).toBe(255);
       expect(r.stderr).toMatch(/ERROR: \*\*\* failed to acquire camera .* \*\*\*/);
     } finally {
-      first.kill('SIGUSR2');
+      first.kill('SIGINT');
       await new Promise((r) => first.once('exit', r));
     }
-    // SIGUSR2 is a clean exit that frees the camera.
+    // SIGINT is rpicam-vid's clean exit; it frees the camera.
     const again = await run(
       fakeStill,
       ['--immediate', '--width', '64', '--height', '48', '-o', path.join(dir, 'y.jpg')],
@@ -180,7 +183,7 @@ describe('fake rpicam executables', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
-      // The first frame: the fake's signal handlers are installed (a SIGUSR2 earlier would kill it uncleanly).
+      // The first frame: the fake's signal handlers are installed (a SIGINT earlier would kill it uncleanly).
       await new Promise((r) => p.stdout?.once('data', r));
       p.stdout?.resume();
       const target = await waitFor(
@@ -191,7 +194,7 @@ describe('fake rpicam executables', () => {
       expect(target).toBe(String(p.pid));
       expect((await fs.lstat(path.join(dir, 'state', 'camera.lock'))).isSymbolicLink()).toBe(true);
     } finally {
-      p.kill('SIGUSR2');
+      p.kill('SIGINT');
       await new Promise((r) => p.once('exit', r));
     }
     await expect(fs.lstat(path.join(dir, 'state', 'camera.lock'))).rejects.toThrow();
@@ -228,7 +231,8 @@ describe('fake rpicam executables', () => {
       ...env,
       PINHOLE_FAKE_CAMERA_FAULT: 'absent',
     });
-    expect([absent.code, absent.stderr.trim()]).toEqual([255, 'ERROR: *** no cameras available ***']);
+    expect(absent.code).toBe(255);
+    expect(absent.stderr.trim().split('\n').pop()).toBe('ERROR: *** no cameras available ***');
     const busy = await run(fakeStill, ['--immediate', '-o', path.join(dir, 'b.jpg')], {
       ...env,
       PINHOLE_FAKE_CAMERA_FAULT: 'busy',
@@ -270,12 +274,22 @@ describe('fake rpicam executables', () => {
   it('hang-after:N ignores SIGTERM; the fake exits when its parent dies (no orphan after SIGKILL of the daemon)', async () => {
     await setup();
     // sh stands in for the daemon: it starts the fake in the background and prints its pid.
-    const sh = spawn('sh', ['-c', `"${fakeVid}" -t 0 --codec mjpeg -o - >/dev/null 2>&1 & echo $!; wait`], {
-      env: { ...process.env, ...env, PINHOLE_FAKE_CAMERA_FAULT: 'hang-after:2' },
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    const errFile = path.join(dir, 'err.txt');
+    const sh = spawn(
+      'sh',
+      ['-c', `"${fakeVid}" -t 0 -v 2 --codec mjpeg -o - >/dev/null 2>"${errFile}" & echo $!; wait`],
+      {
+        env: { ...process.env, ...env, PINHOLE_FAKE_CAMERA_FAULT: 'hang-after:2' },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
     const pid = Number(await new Promise<string>((r) => sh.stdout.once('data', (d) => r(String(d).trim()))));
-    await waitFor(async () => fs.readlink(path.join(dir, 'state', 'camera.lock')).catch(() => ''), 5000, 'lock');
+    // Frame 1 seen: the next frame is where it hangs (a SIGTERM before that would end it: the default action).
+    await waitFor(
+      async () => (await fs.readFile(errFile, 'utf8').catch(() => '')).includes('Viewfinder frame 1'),
+      10_000,
+      'frame 1',
+    );
     await new Promise((r) => setTimeout(r, 500));
     process.kill(pid, 'SIGTERM');
     await new Promise((r) => setTimeout(r, 300));

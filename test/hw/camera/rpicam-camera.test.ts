@@ -5,6 +5,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CameraConfig } from '../../../src/config/sections/camera.js';
 import type { RpicamCamera } from '../../../src/hw/camera/rpicam-camera.js';
 import type { Frame } from '../../../src/hw/camera/types.js';
+import { configureLogging } from '../../../src/util/logger.js';
 import { cameraConfig, ensureBuilt, isAlive, simCamera, tempDir, waitFor } from './helpers.js';
 
 let dir: string;
@@ -101,6 +102,34 @@ describe('RpicamCamera with the simulated camera', () => {
     expect(cam.status().mode).toBe('preview');
     // Without viewers it re-arms after the idle delay.
     await waitFor(() => cam.status().mode === 'armed' && cam.status().state === 'streaming', 8000, 're-armed');
+  });
+
+  it('switch with a viewer: the preview rpicam-vid is stopped with SIGINT and exits by itself (issue 13 item 1)', async () => {
+    // rpicam-vid acts on SIGUSR2 only with --signal (apps/rpicam_vid.cpp): the faithful fake ignores it, so a stop
+    // that relies on it waits out its grace period and ends in SIGTERM.
+    dir = await tempDir();
+    const lines: string[] = [];
+    configureLogging({ level: 'debug', sink: (l) => lines.push(l) });
+    try {
+      const { cam } = await makeCamera(cameraConfig((c) => (c.capture.strategy = 'signal')));
+      await cam.start();
+      const viewer = cam.frames.subscribe(() => {});
+      try {
+        await waitFor(() => cam.status().mode === 'preview' && cam.status().state === 'streaming', 8000, 'preview');
+        const t = await cam.captureStill(path.join(dir, 'v.jpg'));
+        expect(t.strategy).toBe('switch');
+        expect(await sharp(path.join(dir, 'v.jpg')).metadata()).toMatchObject({ width: 640, height: 480 });
+      } finally {
+        viewer();
+      }
+      const stop = lines.find((l) => l.includes('camera process stopped') && l.includes('mode=preview'));
+      expect(stop).toBeDefined();
+      expect(stop).toContain('by=SIGINT');
+      expect(stop).toContain('exit="exit status 0"');
+      expect(lines.some((l) => l.includes('ignored SIGTERM'))).toBe(false);
+    } finally {
+      configureLogging({ level: 'info', sink: (l) => process.stdout.write(`${l}\n`) });
+    }
   });
 
   it('a capture while absent is refused with 503', async () => {

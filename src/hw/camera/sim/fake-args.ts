@@ -1,24 +1,22 @@
 /**
- * Command-line parsing of the fake rpicam-vid / rpicam-still, modelled on rpicam-apps (boost::program_options):
- * `--name value`, `--name=value`, short aliases, switches with an implicit value; an unknown option or a bad value
- * is an error that the fake prints as `ERROR: *** ... ***` and exits 255, like the real apps.
+ * What the simulated rpicam-vid / rpicam-still make of their command line: Boost's parse (config/rpicam-cli.ts),
+ * then the checks of OptsInternal::Parse, ParseVideo and ParseStill (rpicam-apps core/options.cpp, HEAD 9270b60;
+ * the same messages in video_options.hpp / still_options.hpp of v1.5.0–v1.9.1). Any failure is an Error whose
+ * message the app prints as `ERROR: *** <message> ***` before exiting with status 255.
  */
-export type App = 'vid' | 'still';
+import {
+  optionValues,
+  type ParsedOption,
+  parseRpicamArgv,
+  parseTimeVal,
+  type RpicamApp,
+} from '../../../config/rpicam-cli.js';
 
-type Kind = 'switch' | 'int' | 'number' | 'string' | 'time' | 'enum';
-
-interface OptSpec {
-  kind: Kind;
-  apps: App[] | 'both';
-  values?: readonly string[];
-  short?: string;
-  repeat?: boolean;
-}
-
-const both = 'both' as const;
+export type App = RpicamApp;
 
 export const AWB_MODES = [
   'auto',
+  'normal',
   'incandescent',
   'tungsten',
   'fluorescent',
@@ -27,150 +25,234 @@ export const AWB_MODES = [
   'cloudy',
   'custom',
 ] as const;
+export const METERING_MODES = ['centre', 'spot', 'average', 'matrix', 'custom'] as const;
+export const EXPOSURE_MODES = ['normal', 'sport', 'short', 'long', 'custom'] as const;
+/** configureDenoise (core/rpicam_app.cpp) checks this at configure time, after the camera is opened. */
 export const DENOISE_MODES = ['auto', 'off', 'cdn_off', 'cdn_fast', 'cdn_hq'] as const;
-export const METERING_MODES = ['centre', 'spot', 'average', 'custom'] as const;
+export const CODECS = ['h264', 'libav', 'yuv420', 'mjpeg'] as const;
+export const ENCODINGS = ['jpg', 'yuv420', 'rgb24', 'rgb48', 'png', 'bmp'] as const;
 
-const SPEC: Record<string, OptSpec> = {
-  help: { kind: 'switch', apps: both, short: 'h' },
-  version: { kind: 'switch', apps: both },
-  'list-cameras': { kind: 'switch', apps: both },
-  camera: { kind: 'int', apps: both },
-  verbose: { kind: 'int', apps: both, short: 'v' },
-  timeout: { kind: 'time', apps: both, short: 't' },
-  output: { kind: 'string', apps: both, short: 'o' },
-  nopreview: { kind: 'switch', apps: both, short: 'n' },
-  width: { kind: 'int', apps: both },
-  height: { kind: 'int', apps: both },
-  quality: { kind: 'int', apps: both, short: 'q' },
-  framerate: { kind: 'number', apps: both },
-  rotation: { kind: 'int', apps: both },
-  hflip: { kind: 'switch', apps: both },
-  vflip: { kind: 'switch', apps: both },
-  ev: { kind: 'number', apps: both },
-  awb: { kind: 'enum', apps: both, values: AWB_MODES },
-  denoise: { kind: 'enum', apps: both, values: DENOISE_MODES },
-  shutter: { kind: 'time', apps: both },
-  gain: { kind: 'number', apps: both },
-  analoggain: { kind: 'number', apps: both },
-  metering: { kind: 'enum', apps: both, values: METERING_MODES },
-  exposure: { kind: 'enum', apps: both, values: ['normal', 'sport', 'short', 'long', 'custom'] },
-  brightness: { kind: 'number', apps: both },
-  contrast: { kind: 'number', apps: both },
-  saturation: { kind: 'number', apps: both },
-  sharpness: { kind: 'number', apps: both },
-  mode: { kind: 'string', apps: both },
-  roi: { kind: 'string', apps: both },
-  'autofocus-mode': { kind: 'enum', apps: both, values: ['default', 'manual', 'auto', 'continuous'] },
-  'lens-position': { kind: 'string', apps: both },
-  'info-text': { kind: 'string', apps: both },
-  signal: { kind: 'switch', apps: both, short: 's' },
-  // rpicam-vid
-  codec: { kind: 'enum', apps: ['vid'], values: ['h264', 'mjpeg', 'yuv420', 'libav'] },
-  flush: { kind: 'switch', apps: ['vid'] },
-  inline: { kind: 'switch', apps: ['vid'] },
-  intra: { kind: 'int', apps: ['vid'], short: 'g' },
-  bitrate: { kind: 'string', apps: ['vid'], short: 'b' },
-  // rpicam-still
-  immediate: { kind: 'switch', apps: ['still'] },
-  zsl: { kind: 'switch', apps: ['still'] },
-  encoding: { kind: 'enum', apps: ['still'], values: ['jpg', 'png', 'bmp', 'rgb', 'yuv420'], short: 'e' },
-  exif: { kind: 'string', apps: ['still'], short: 'x', repeat: true },
-  thumb: { kind: 'string', apps: ['still'] },
-  latest: { kind: 'string', apps: ['still'] },
-  raw: { kind: 'switch', apps: ['still'], short: 'r' },
-};
+export interface FakeOptions {
+  app: App;
+  help: boolean;
+  version: boolean;
+  listCameras: boolean;
+  camera: number;
+  verbose: number;
+  /** Empty when --nopreview and --info-text was not given (OptsInternal::Parse). */
+  infoText: string;
+  width: number;
+  height: number;
+  timeoutMs: number;
+  output?: string;
+  nopreview: boolean;
+  rotation: number;
+  hflip: boolean;
+  vflip: boolean;
+  shutterUs: number;
+  gain: number;
+  ev: number;
+  awb: string;
+  awbGains: [number, number];
+  metering: string;
+  exposure: string;
+  denoise: string;
+  framerate?: number;
+  flush: boolean;
+  wrap: number;
+  bufferCount: number;
+  viewfinderBufferCount: number;
+  viewfinderWidth: number;
+  viewfinderHeight: number;
+  metadata?: string;
+  metadataFormat: 'json' | 'txt';
+  quality: number;
+  signal: boolean;
+  keypress: boolean;
+  // still
+  exif: string[];
+  timelapseMs: number;
+  framestart: number;
+  datetime: boolean;
+  timestamp: boolean;
+  thumb: { width: number; height: number; quality: number } | null;
+  encoding: (typeof ENCODINGS)[number];
+  raw: boolean;
+  latest?: string;
+  immediate: boolean;
+  zsl: boolean;
+  // vid
+  codec: (typeof CODECS)[number];
+  frames: number;
+  segment: number;
+  split: boolean;
+  circular: number;
+  pause: boolean;
+  libavFormat?: string;
+  /** Every option as parsed, for anything not modelled above. */
+  parsed: readonly ParsedOption[];
+}
 
-const SHORT = new Map(Object.entries(SPEC).flatMap(([name, s]) => (s.short ? [[s.short, name] as const] : [])));
-
-export type ParsedValue = string | number | boolean | string[];
-export type ParsedArgs = Record<string, ParsedValue>;
-
+/** The throw-away error type of the fakes: the message is what the real app prints between the asterisks. */
 export class ArgError extends Error {}
 
-/** Milliseconds from rpicam's time syntax: a bare number (ms for --timeout, µs for --shutter) or with units. */
-function parseTime(raw: string, bareUnitMs: number): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(min|ms|us|s)?$/.exec(raw);
-  if (!m) return undefined;
-  const v = Number(m[1]);
-  const unit = m[2];
-  if (!unit) return v * bareUnitMs;
-  return unit === 'min' ? v * 60_000 : unit === 's' ? v * 1000 : unit === 'ms' ? v : v / 1000;
-}
+const ciEq = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
-export function parseArgs(app: App, argv: readonly string[]): ParsedArgs {
-  const out: ParsedArgs = {};
-  for (let i = 0; i < argv.length; i++) {
-    const tok = argv[i];
-    let name: string;
-    let inline: string | undefined;
-    if (tok.startsWith('--')) {
-      const eq = tok.indexOf('=');
-      name = eq >= 0 ? tok.slice(2, eq) : tok.slice(2);
-      inline = eq >= 0 ? tok.slice(eq + 1) : undefined;
-    } else if (/^-[a-zA-Z]$/.test(tok)) {
-      const long = SHORT.get(tok.slice(1));
-      if (!long) throw new ArgError(`unrecognised option '${tok}'`);
-      name = long;
-    } else {
-      throw new ArgError(`too many positional options have been specified on the command line`);
+export function parseArgs(app: App, argv: readonly string[]): FakeOptions {
+  let parsed: ParsedOption[];
+  try {
+    parsed = parseRpicamArgv(app, argv);
+  } catch (e) {
+    throw new ArgError((e as Error).message);
+  }
+  const v = optionValues(parsed);
+  const str = (k: string, d: string) => (v.has(k) ? String(v.get(k)) : d);
+  const num = (k: string, d: number) => (v.has(k) ? Number(v.get(k)) : d);
+  const bool = (k: string) => v.get(k) === true;
+
+  // OptsInternal::Parse, in its order.
+  const lens = str('lens-position', '');
+  if (lens && lens !== 'default' && !/^\s*[+-]?(\d+\.?\d*|\.\d+)/.test(lens))
+    throw new ArgError(`Invalid lens position: ${lens}`);
+  let timeoutMs: number;
+  let shutterUs: number;
+  try {
+    timeoutMs = parseTimeVal(str('timeout', '5sec'), 1e6) / 1e6;
+    shutterUs = parseTimeVal(str('shutter', '0'), 1e3) / 1e3;
+    parseTimeVal(str('flicker-period', '0s'), 1e3);
+  } catch (e) {
+    throw new ArgError((e as Error).message);
+  }
+  const hdr = str('hdr', 'off');
+  if (!['off', 'single-exp', 'sensor', 'auto'].includes(hdr)) throw new ArgError(`Invalid HDR option provided: ${hdr}`);
+  const rotation = num('rotation', 0);
+  const norm = ((rotation % 360) + 360) % 360;
+  if (norm % 90 !== 0) throw new ArgError('illegal rotation value');
+  if (norm === 90 || norm === 270) throw new ArgError('transforms requiring transpose not supported');
+  const metering = str('metering', 'centre');
+  if (!(METERING_MODES as readonly string[]).includes(metering))
+    throw new ArgError(`Invalid metering mode: ${metering}`);
+  const exposure = str('exposure', 'normal');
+  if (!(EXPOSURE_MODES as readonly string[]).includes(exposure))
+    throw new ArgError(`Invalid exposure mode:${exposure}`);
+  const af = str('autofocus-mode', 'default');
+  if (!['default', 'manual', 'auto', 'continuous'].includes(af)) throw new ArgError(`Invalid AfMode:${af}`);
+  // The upstream message names the exposure mode here (a copy-paste slip kept for fidelity).
+  if (!['normal', 'macro', 'full'].includes(str('autofocus-range', 'normal')))
+    throw new ArgError(`Invalid AfRange mode:${exposure}`);
+  const afSpeed = str('autofocus-speed', 'normal');
+  if (!['normal', 'fast'].includes(afSpeed)) throw new ArgError(`Invalid afSpeed mode:${afSpeed}`);
+  const awb = str('awb', 'auto');
+  if (!(AWB_MODES as readonly string[]).includes(awb)) throw new ArgError(`Invalid AWB mode: ${awb}`);
+  const gains = /^\s*([+-]?[\d.eE+-]+)\s*,\s*([+-]?[\d.eE+-]+)/.exec(str('awbgains', '0,0'));
+  if (!gains || Number.isNaN(Number.parseFloat(gains[1])) || Number.isNaN(Number.parseFloat(gains[2])))
+    throw new ArgError('Invalid AWB gains');
+  const ccm = str('ccm', '');
+  if (ccm && ccm.split(',').filter((x) => !Number.isNaN(Number.parseFloat(x))).length < 9)
+    throw new ArgError('Invalid CCM - expect 9 comma-separated floating point numbers');
+  const mf = str('metadata-format', 'json');
+  if (!ciEq(mf, 'json') && !ciEq(mf, 'txt')) throw new ArgError(`unrecognised metadata format ${mf}`);
+  for (const k of ['mode', 'viewfinder-mode']) {
+    const m = str(k, '');
+    if (!m) continue;
+    const parts = m.split(':');
+    if (parts.length < 2 || !/^\d+$/.test(parts[0]) || !/^\d+$/.test(parts[1])) throw new ArgError('Invalid mode');
+    if (parts.length >= 4 && !/^[PpUu]/.test(parts[3])) throw new ArgError('Packing indicator should be P or U');
+  }
+
+  const nopreview = bool('nopreview');
+  const infoGiven = v.has('info-text');
+  const opts: FakeOptions = {
+    app,
+    help: bool('help'),
+    version: bool('version'),
+    listCameras: bool('list-cameras'),
+    camera: num('camera', 0),
+    verbose: num('verbose', 1),
+    infoText: nopreview && !infoGiven ? '' : str('info-text', '#%frame (%fps fps) exp %exp ag %ag dg %dg'),
+    width: num('width', 0),
+    height: num('height', 0),
+    timeoutMs,
+    output: v.has('output') ? String(v.get('output')) : undefined,
+    nopreview,
+    rotation: norm,
+    hflip: bool('hflip'),
+    vflip: bool('vflip'),
+    shutterUs,
+    gain: num('gain', num('analoggain', 0)),
+    ev: num('ev', 0),
+    awb,
+    awbGains: [Number.parseFloat(gains[1]), Number.parseFloat(gains[2])],
+    metering,
+    exposure,
+    denoise: str('denoise', 'auto'),
+    framerate: v.has('framerate') && num('framerate', -1) !== -1 ? num('framerate', 30) : undefined,
+    flush: bool('flush'),
+    wrap: num('wrap', 0),
+    bufferCount: num('buffer-count', 0),
+    viewfinderBufferCount: num('viewfinder-buffer-count', 0),
+    viewfinderWidth: num('viewfinder-width', 0),
+    viewfinderHeight: num('viewfinder-height', 0),
+    metadata: v.has('metadata') ? String(v.get('metadata')) : undefined,
+    metadataFormat: ciEq(mf, 'txt') ? 'txt' : 'json',
+    quality: num('quality', app === 'still' ? 93 : 50),
+    signal: bool('signal'),
+    keypress: bool('keypress'),
+    exif: (v.get('exif') as string[] | undefined) ?? [],
+    timelapseMs: 0,
+    framestart: num('framestart', 0),
+    datetime: bool('datetime'),
+    timestamp: bool('timestamp'),
+    thumb: { width: 320, height: 240, quality: 70 },
+    encoding: 'jpg',
+    raw: bool('raw'),
+    latest: v.has('latest') ? String(v.get('latest')) : undefined,
+    immediate: bool('immediate'),
+    zsl: bool('zsl'),
+    codec: 'h264',
+    frames: num('frames', 0),
+    segment: num('segment', 0),
+    split: bool('split'),
+    circular: num('circular', 0),
+    pause: false,
+    libavFormat: v.has('libav-format') ? String(v.get('libav-format')) : undefined,
+    parsed,
+  };
+
+  if (app === 'vid') {
+    // ParseVideo (core/options.cpp at HEAD; video_options.hpp before v1.6): names compared with strcasecmp.
+    if (opts.width === 0) opts.width = 640;
+    if (opts.height === 0) opts.height = 480;
+    const codec = str('codec', 'h264');
+    const c = CODECS.find((x) => ciEq(x, codec));
+    if (!c) throw new ArgError(`unrecognised codec ${codec}`);
+    opts.codec = c;
+    const initial = str('initial', 'record');
+    if (ciEq(initial, 'pause')) opts.pause = true;
+    else if (!ciEq(initial, 'record')) throw new ArgError(`incorrect initial value ${initial}`);
+    const sync = str('sync', 'off');
+    if (!['off', 'server', 'client'].some((x) => ciEq(x, sync))) throw new ArgError(`incorrect sync value ${sync}`);
+  } else {
+    // ParseStill.
+    try {
+      opts.timelapseMs = parseTimeVal(str('timelapse', '0ms'), 1e6) / 1e6;
+    } catch (e) {
+      throw new ArgError((e as Error).message);
     }
-    const spec = SPEC[name];
-    if (!spec || (spec.apps !== 'both' && !spec.apps.includes(app)))
-      throw new ArgError(`unrecognised option '${tok.split('=')[0]}'`);
-    if (name in out && !spec.repeat) throw new ArgError(`option '--${name}' cannot be specified more than once`);
-    let raw: string;
-    if (spec.kind === 'switch') {
-      raw = inline ?? 'true';
-      if (!['true', 'false', '1', '0'].includes(raw))
-        throw new ArgError(`the argument ('${raw}') for option '--${name}' is invalid`);
-      out[name] = raw === 'true' || raw === '1';
-      continue;
-    }
-    if (inline !== undefined) raw = inline;
+    if ((opts.keypress || opts.signal) && opts.timelapseMs)
+      throw new ArgError('keypress/signal and timelapse options are mutually exclusive');
+    const thumb = str('thumb', '320:240:70');
+    if (ciEq(thumb, 'none')) opts.thumb = null;
     else {
-      if (i + 1 >= argv.length) throw new ArgError(`the required argument for option '--${name}' is missing`);
-      raw = argv[++i];
+      const m = /^\s*(\d+):\s*(\d+):\s*(\d+)/.exec(thumb);
+      if (!m) throw new ArgError(`bad thumbnail parameters ${thumb}`);
+      opts.thumb = { width: Number(m[1]), height: Number(m[2]), quality: Number(m[3]) };
+      if (opts.thumb.quality === 0) opts.thumb = null;
     }
-    const bad = () => new ArgError(`the argument ('${raw}') for option '--${name}' is invalid`);
-    let value: ParsedValue;
-    switch (spec.kind) {
-      case 'int':
-        if (!/^-?\d+$/.test(raw)) throw bad();
-        value = Number(raw);
-        break;
-      case 'number':
-        if (!/^-?\d+(\.\d+)?$/.test(raw)) throw bad();
-        value = Number(raw);
-        break;
-      case 'time': {
-        const t = parseTime(raw, name === 'shutter' ? 0.001 : 1);
-        if (t === undefined) throw bad();
-        value = t;
-        break;
-      }
-      case 'enum':
-        if (!spec.values?.includes(raw)) throw new ArgError(`Invalid ${name} mode ${raw}`);
-        value = raw;
-        break;
-      case 'string':
-        value = raw;
-        break;
-    }
-    if (spec.repeat) out[name] = [...((out[name] as string[] | undefined) ?? []), String(value)];
-    else out[name] = value;
+    const enc = str('encoding', 'jpg');
+    const e = ciEq(enc, 'rgb') ? 'rgb24' : ENCODINGS.find((x) => ciEq(x, enc));
+    if (!e) throw new ArgError(`invalid encoding format ${enc}`);
+    opts.encoding = e;
   }
-  if (out.rotation !== undefined && out.rotation !== 0 && out.rotation !== 180)
-    throw new ArgError('Unable to set rotation, only 0 or 180 supported');
-  for (const k of ['width', 'height'] as const) {
-    if (out[k] !== undefined && ((out[k] as number) < 0 || (out[k] as number) > 16384))
-      throw new ArgError(`the argument ('${out[k]}') for option '--${k}' is invalid`);
-  }
-  return out;
-}
-
-/** `img%04d.jpg` with counter 7 → `img0007.jpg` (the printf subset rpicam-still supports in output names). */
-export function formatOutputName(pattern: string, n: number): string {
-  return pattern.replace(/%(0?)(\d*)d/g, (_m, zero: string, width: string) =>
-    String(n).padStart(Number(width || 0), zero ? '0' : ' '),
-  );
+  return opts;
 }
