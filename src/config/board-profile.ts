@@ -102,7 +102,7 @@ async function readOptional(file: string): Promise<string | null> {
   }
 }
 
-export async function detectBoard(paths: BoardPaths = DEFAULT_BOARD_PATHS): Promise<BoardInfo> {
+export async function detectBoard(paths: BoardPaths = boardPathsFromEnv()): Promise<BoardInfo> {
   // The device-tree string ends with a NUL byte.
   const raw = await readOptional(paths.model);
   const model = raw === null ? null : raw.replace(/\0/g, '').trim() || null;
@@ -304,7 +304,7 @@ export function zslPlan(board: BoardInfo, capture: { zsl: 'auto' | 'on' | 'off';
 }
 
 /** detectBoard() for code that runs before anything is awaited (the camera component builds its driver at once). */
-export function detectBoardSync(paths: BoardPaths = DEFAULT_BOARD_PATHS): BoardInfo {
+export function detectBoardSync(paths: BoardPaths = boardPathsFromEnv()): BoardInfo {
   const read = (f: string) => {
     try {
       return readFileSync(f, 'utf8');
