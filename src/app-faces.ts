@@ -5,6 +5,7 @@ import type { App } from './app.js';
 import { alternateRecipe } from './capture/alternates.js';
 import type { BurstResult, FrameFindings } from './capture/best-shot.js';
 import { handRaisedOrNobody, startLivePoses } from './capture/gesture-shutter.js';
+import type { ModeRecord } from './capture/modes.js';
 import { ModesComponent } from './capture/modes-component.js';
 import type { EventBus } from './events.js';
 import type { FilterJobs } from './filters/jobs.js';
@@ -107,18 +108,9 @@ export function modesFactory(app: App, bus: EventBus): ComponentFactory {
         },
         capture: async (source, record) => {
           const r = await app.capture(source);
-          const { firedAt, ...rest } = record;
-          const commandAt = firedAt + r.lag.commandIssuedMs;
-          const first = typeof rest.firstSmilingFrameAt === 'number' ? rest.firstSmilingFrameAt : undefined;
-          const { firstSmilingFrameAt: _f, ...keep } = rest;
-          // How long the decision took: first all-smiling frame → capture command (the smile shutter's goal).
-          const mode = {
-            ...keep,
-            ...(first === undefined ? {} : { firstFrameToCommandMs: round1(commandAt - first) }),
-          };
           await app
             .camera()
-            .gallery.update(r.id, { mode })
+            .gallery.update(r.id, { mode: modeRecord(record, r.lag.commandIssuedMs) })
             .catch(() => {});
           return r;
         },
@@ -140,6 +132,25 @@ export function modesFactory(app: App, bus: EventBus): ComponentFactory {
 }
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
+
+/**
+ * The sidecar's `mode`: what the mode decided on, and for the smile shutter how long the decision took — from the
+ * first and from the last all-smiling frame's arrival to the capture command (the issue's goal: first → command ≤
+ * (frames − 1) analysis intervals + 50 ms, i.e. last → command ≤ 50 ms with the intervals as they were).
+ */
+function modeRecord(record: ModeRecord, commandIssuedMs: number): Record<string, unknown> {
+  const { firedAt, smilingFramesAt, ...rest } = record;
+  const commandAt = firedAt + commandIssuedMs;
+  const times = Array.isArray(smilingFramesAt) ? (smilingFramesAt as number[]) : [];
+  if (times.length === 0) return rest;
+  const intervals = times.slice(1).map((t, i) => round1(t - times[i]));
+  return {
+    ...rest,
+    firstFrameToCommandMs: round1(commandAt - times[0]),
+    lastFrameToCommandMs: round1(commandAt - (times.at(-1) as number)),
+    analysisIntervalsMs: intervals,
+  };
+}
 
 /** N full-resolution frames from the capture service's burst (queued like a capture; the shutter goes first). */
 async function burst(app: App, req: { source: string; frames: number }): Promise<BurstResult> {

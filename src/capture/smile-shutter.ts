@@ -84,8 +84,8 @@ export class SmileShutter implements ArmedMode {
   readonly title = 'Smile shutter';
   private readonly counter: SmileCounter;
   private offs: (() => void)[] = [];
-  /** Arrival of the first frame of the current all-smiling run. */
-  private runStart?: number;
+  /** Arrival times of the frames of the current all-smiling run. */
+  private run: number[] = [];
 
   constructor(private readonly deps: SmileShutterDeps) {
     this.counter = new SmileCounter(deps.config);
@@ -94,21 +94,23 @@ export class SmileShutter implements ArmedMode {
   start(ctx: ModeContext): void {
     this.stop();
     this.counter.reset();
-    this.runStart = undefined;
+    this.run = [];
     // Listen before analysis starts, so the first analysed frame is not missed.
     this.offs.push(
       this.deps.onFrame((frame) => {
         if (frame.analysed !== true) return;
         const fire = this.counter.push(frame);
-        if (this.counter.streak <= 1) this.runStart = this.counter.streak === 1 ? frame.frameAt : undefined;
+        if (this.counter.streak === 0) this.run = [];
+        else if (frame.frameAt !== undefined) this.run.push(frame.frameAt);
         // The decision goes first; the viewfinder update after it costs the shutter nothing.
         if (fire) {
           const cfg = this.deps.config();
+          const times = this.run.length === this.counter.streak ? this.run : [];
           ctx.fire({
             frames: cfg.frames,
             threshold: cfg.threshold,
             smiles: frame.faces.map((f) => f.smile ?? null),
-            ...(this.runStart === undefined ? {} : { firstSmilingFrameAt: this.runStart }),
+            ...(times.length ? { smilingFramesAt: times } : {}),
           });
           return;
         }

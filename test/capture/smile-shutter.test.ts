@@ -101,6 +101,7 @@ describe('smile shutter armed through CaptureModes', () => {
   let live: FakeLive;
   let states: ModeState[];
   let captures: string[];
+  let records: Record<string, unknown>[];
   let modes: CaptureModes;
   let resolveCapture: (() => void) | undefined;
 
@@ -109,10 +110,12 @@ describe('smile shutter armed through CaptureModes', () => {
     live = new FakeLive();
     states = [];
     captures = [];
+    records = [];
     modes = new CaptureModes({
       modes: [new SmileShutter(live.deps())],
-      capture: (source) => {
+      capture: (source, record) => {
         captures.push(source);
+        records.push(record);
         return new Promise((r) => {
           resolveCapture = () => r({ id: 'p00000001-00000000' });
         });
@@ -138,6 +141,26 @@ describe('smile shutter armed through CaptureModes', () => {
     resolveCapture?.();
     await vi.runAllTimersAsync();
     expect(modes.status()).toMatchObject({ state: 'idle', photoId: 'p00000001-00000000' });
+  });
+
+  it('records the arrival of each frame of the winning run (the latency goal is measured from them)', () => {
+    modes.arm('smile-shutter', 'web');
+    const at = (t: number, ...s: number[]) => ({ ...frame(...s), frameAt: t });
+    live.push(at(100, 0.9));
+    live.push(at(350, 0.9));
+    live.push(at(600, 0.2)); // the run breaks here
+    live.push(at(850, 0.9));
+    live.push(at(1100, 0.95));
+    live.push(at(1350, 0.8));
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      name: 'smile-shutter',
+      frames: 3,
+      threshold: 0.7,
+      smiles: [0.8],
+      smilingFramesAt: [850, 1100, 1350],
+    });
+    expect(typeof records[0].firedAt).toBe('number');
   });
 
   it('disarms itself after timeoutMs with a message saying why, without a photo', () => {
