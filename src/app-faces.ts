@@ -7,11 +7,13 @@ import type { BurstResult, FrameFindings } from './capture/best-shot.js';
 import { handRaisedOrNobody, startLivePoses } from './capture/gesture-shutter.js';
 import type { ModeRecord } from './capture/modes.js';
 import { ModesComponent } from './capture/modes-component.js';
+import { version } from './cli/version.js';
 import type { EventBus } from './events.js';
 import type { FilterJobs } from './filters/jobs.js';
 import type { ComponentFactory } from './lifecycle.js';
 import { PeopleComponent } from './people/component.js';
 import type { DescribedPhoto } from './people/store.js';
+import { withExif } from './store/exif.js';
 import { errorMessage, UnavailableError } from './util/errors.js';
 import { createLogger } from './util/logger.js';
 import type { Face } from './vision/face.js';
@@ -103,7 +105,15 @@ export function modesFactory(app: App, bus: EventBus): ComponentFactory {
               );
           },
           addAlternate: async (id, name, file, score) => {
-            await app.camera().gallery.writeVariant(id, name, await fs.readFile(file), alternateRecipe(score));
+            const gallery = app.camera().gallery;
+            // the same EXIF as the photo (capture time, Pinhole): an alternate may become the photo one day
+            const jpeg = withExif(await fs.readFile(file), {
+              dateTime: new Date(gallery.get(id).meta.capturedAt),
+              make: 'Raspberry Pi',
+              model: 'Pinhole camera',
+              software: `Pinhole ${version()}`,
+            });
+            await gallery.writeVariant(id, name, jpeg, alternateRecipe(score));
           },
         },
         capture: async (source, record) => {

@@ -267,6 +267,12 @@ export class App {
         );
         await this.lifecycle.get<FilterJobs>('filters')?.onCaptured(p.id);
       }),
+      // A best-shot alternate promoted: the photo shows other faces now.
+      this.bus.on('photo.replaced', (p) =>
+        this.recordFaces(p.id).catch((e: unknown) =>
+          log.warn('face detection of the photo failed', { id: p.id, error: errorMessage(e) }),
+        ),
+      ),
     );
   }
 
