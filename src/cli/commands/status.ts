@@ -57,6 +57,14 @@ function summary(name: string, s: unknown): string {
     }
     case 'web':
       return o.url ? `url=${o.url}` : '';
+    case 'modes':
+      return [o.state === 'idle' ? 'idle' : `${o.mode} ${o.state}`, o.message ? `(${o.message})` : '']
+        .filter(Boolean)
+        .join(' ');
+    case 'people':
+      return o.enabled
+        ? `on people=${o.people} faces=${o.faces} queued=${o.queued} ${o.state}${o.reason ? ` (${o.reason})` : ''}`
+        : 'off';
     default:
       return '';
   }
