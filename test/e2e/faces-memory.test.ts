@@ -3,13 +3,14 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callDaemon } from '../../src/control/client.js';
-import { TestDaemon } from '../helpers/daemon.js';
+import { simDaemonYaml, TestDaemon } from '../helpers/daemon.js';
 import { sharedDir, waitUntil } from '../helpers/tmp.js';
 
 /**
  * Issue 15's memory goal on the small-board profile: the sim daemon with a Zero 2 W forced (PINHOLE_BOARD_MODEL /
- * PINHOLE_BOARD_MEMINFO) and the systemd unit's memory settings, smile shutter armed and People back-filling the
- * gallery at the same time: RSS ≤ 220 MB at its peak, and back within 10 MB of idle once the analysis sessions have
+ * PINHOLE_BOARD_MEMINFO) and the systemd unit's memory settings, the smile shutter armed and People turned on
+ * together (People's back-fill waits for the armed mode, then describes the gallery): RSS ≤ 220 MB at its peak over
+ * the daemon's whole life (VmHWM), and back within 10 MB of idle once the analysis sessions have
  * unloaded. RSS is the daemon's own (/proc/<pid>/status); the fake camera processes stand in for rpicam and are not
  * counted, as on a Pi.
  */
@@ -56,26 +57,10 @@ describe('memory with smile shutter and People on (Zero 2 W profile)', () => {
     // the neutral portraits: the smile shutter stays armed (watching) for its whole timeout
     symlinkSync(path.join(sharedDir, 'images', 'two_people.jpg'), path.join(images, 'two_people.jpg'));
     d.writeConfig(
-      `#full\n${[
-        'dataDir: ./data',
-        'control:',
-        '  socket: ./control.sock',
-        'camera:',
-        '  backend: sim',
-        `  sim: { images: ${JSON.stringify(images)} }`,
-        '  capture:',
-        '    smile: { timeoutMs: 25000 }',
-        'gpio:',
-        '  backend: none',
-        'models:',
-        `  dir: ${JSON.stringify(path.join(sharedDir, 'models'))}`,
-        'vision:',
-        '  analysis: { idleReleaseSeconds: 10 }',
-        'web:',
-        '  host: 127.0.0.1',
-        '  port: 0',
-        '',
-      ].join('\n')}`,
+      simDaemonYaml(images, {
+        camera: ['  capture:', '    smile: { timeoutMs: 25000 }'],
+        more: ['vision:', '  analysis: { idleReleaseSeconds: 10 }'],
+      }),
     );
     await d.start();
     await waitUntil(() => /camera: camera (armed|streaming)/.test(d.output), 30_000);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { readExifSegments } from '../../src/store/exif.js';
 import { entryText, find, TAG } from '../../src/util/exif-tiff.js';
-import { TestDaemon } from '../helpers/daemon.js';
+import { simDaemonYaml, TestDaemon } from '../helpers/daemon.js';
 import { sharedDir, waitUntil } from '../helpers/tmp.js';
 import { raw } from '../web/helpers.js';
 
@@ -27,31 +27,16 @@ describe('smile shutter, best shot and People in the daemon', () => {
   let url = '';
 
   const config = (images: string, smileTimeoutMs: number) =>
-    `#full\n${[
-      'dataDir: ./data',
-      'control:',
-      '  socket: ./control.sock',
-      'camera:',
-      '  backend: sim',
-      '  sim:',
-      `    images: ${JSON.stringify(images)}`,
-      '  backoff: { initialMs: 100, maxMs: 1000 }',
-      '  capture:',
-      `    smile: { frames: 3, threshold: 0.7, timeoutMs: ${smileTimeoutMs} }`,
-      '    bestShot: { frames: 3 }',
-      'gpio:',
-      '  backend: none',
-      'models:',
-      `  dir: ${JSON.stringify(path.join(sharedDir, 'models'))}`,
-      'vision:',
-      '  faces: { fps: 4 }',
-      'web:',
-      '  host: 127.0.0.1',
-      '  port: 0',
-      '  auth:',
-      `    apiTokens: [${JSON.stringify(TOKEN)}]`,
-      '',
-    ].join('\n')}`;
+    simDaemonYaml(images, {
+      camera: [
+        '  backoff: { initialMs: 100, maxMs: 1000 }',
+        '  capture:',
+        `    smile: { frames: 3, threshold: 0.7, timeoutMs: ${smileTimeoutMs} }`,
+        '    bestShot: { frames: 3 }',
+      ],
+      web: ['  auth:', `    apiTokens: [${JSON.stringify(TOKEN)}]`],
+      more: ['vision:', '  faces: { fps: 4 }'],
+    });
 
   // No keep-alive: Node's global agent would reuse a socket the server closed after 5 s idle (ECONNRESET).
   const http = (method: string, p: string, body?: unknown) =>
