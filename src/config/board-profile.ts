@@ -30,6 +30,8 @@ export interface ProfileOverrides {
   'camera.preview.fps'?: number;
   'filters.workers'?: number;
   'filters.tileSize'?: number;
+  'vision.analysis.maxSessions'?: number;
+  'vision.analysis.maskModel'?: 'selfie_seg' | 'selfie_seg_landscape';
 }
 
 export interface BoardProfile {
@@ -98,6 +100,14 @@ export async function detectBoard(paths: BoardPaths = DEFAULT_BOARD_PATHS): Prom
 }
 
 const SMALL_SHARP = { memory: 16, files: 0, items: 20 };
+/**
+ * 512 MB boards: at most two analysis models resident (all five took a process from 84 to 198 MB, MANIFEST) and the
+ * smaller person-mask grid.
+ */
+const SMALL_ANALYSIS = {
+  'vision.analysis.maxSessions': 2,
+  'vision.analysis.maskModel': 'selfie_seg_landscape',
+} as const;
 
 export function profileFor(board: BoardInfo): BoardProfile {
   const notes: string[] = [];
@@ -122,6 +132,7 @@ export function profileFor(board: BoardInfo): BoardProfile {
         'camera.preview.fps': 10,
         'filters.workers': 1,
         'filters.tileSize': 128,
+        ...SMALL_ANALYSIS,
       };
       runtime = { liveFilters: 'none', sharpCache: SMALL_SHARP, sharpConcurrency: 1 };
       break;
@@ -135,6 +146,7 @@ export function profileFor(board: BoardInfo): BoardProfile {
         'camera.preview.fps': 12,
         'filters.workers': 1,
         'filters.tileSize': 192,
+        ...SMALL_ANALYSIS,
       };
       runtime = { liveFilters: 'none', sharpCache: { memory: 32, files: 0, items: 50 }, sharpConcurrency: 1 };
       break;
@@ -188,6 +200,7 @@ export function profileFor(board: BoardInfo): BoardProfile {
       'vision.memArena': false,
       'filters.workers': 1,
       'filters.tileSize': 128,
+      ...SMALL_ANALYSIS,
     };
     runtime = { ...runtime, liveFilters: 'none', sharpCache: SMALL_SHARP, sharpConcurrency: 1 };
   } else if (onPi && board.memTotalMB !== null && board.memTotalMB < 1536 && overrides['vision.memArena']) {
