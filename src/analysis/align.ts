@@ -333,9 +333,12 @@ export function renderCrop(img: RgbImage, spec: CropSpec, out?: Uint8Array): Uin
   return warpAffine({ img: level, ox: lx0, oy: ly0, fullWidth: lw, fullHeight: lh }, m, spec.width, spec.height, out);
 }
 
-/** cv2.cvtColor(RGB2GRAY) for 8-bit: (R·4899 + G·9617 + B·1868 + 2^13) >> 14. */
+/**
+ * cv2.cvtColor(RGB2GRAY) for 8-bit as OpenCV 4 does it (color_rgb.simd.hpp, 15-bit weights):
+ * (R·9798 + G·19235 + B·3735 + 2^14) >> 15.
+ */
 export function toGrey(rgb: Uint8Array, out: Uint8Array = new Uint8Array(rgb.length / 3)): Uint8Array {
   for (let i = 0, j = 0; j < out.length; i += 3, j++)
-    out[j] = (rgb[i] * 4899 + rgb[i + 1] * 9617 + rgb[i + 2] * 1868 + 8192) >> 14;
+    out[j] = (rgb[i] * 9798 + rgb[i + 1] * 19235 + rgb[i + 2] * 3735 + 16384) >> 15;
   return out;
 }

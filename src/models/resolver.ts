@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UnavailableError } from '../util/errors.js';
-import { findModel, loadManifest, modelStatus } from './manifest.js';
+import { bundledPath, findModel, loadManifest, modelStatus } from './manifest.js';
 
 /** Resolves a model name to a verified file path, or throws UnavailableError saying why. */
 export type ModelResolver = (name: string) => Promise<string>;
@@ -11,21 +11,31 @@ export type ModelResolver = (name: string) => Promise<string>;
  * or wrong file makes what needs it unavailable instead of crashing a job halfway.
  */
 export function dirResolver(dir: string): ModelResolver {
+  // file → size:mtime when it was verified; a bundled model is found where it ships when models.dir has no copy
   const verified = new Map<string, string>();
+  const stamp = async (file: string) => {
+    const st = await fs.stat(file).catch(() => undefined);
+    return st ? `${st.size}:${st.mtimeMs}` : undefined;
+  };
   return async (name) => {
     const entry = findModel(await loadManifest(), name);
     if (!entry) throw new UnavailableError(`unknown model ${name}`, 'model-unavailable');
-    const file = path.join(dir, entry.file);
-    const st = await fs.stat(file).catch(() => undefined);
-    const key = st ? `${st.size}:${st.mtimeMs}` : '';
-    if (st && verified.get(file) === key) return file;
+    const own = bundledPath(entry);
+    for (const file of [path.join(dir, entry.file), ...(own ? [own] : [])]) {
+      const key = await stamp(file);
+      if (key !== undefined) {
+        if (verified.get(file) === key) return file;
+        break;
+      }
+    }
     const status = await modelStatus(entry, dir, { verify: true });
     if (status.state !== 'verified')
       throw new UnavailableError(
         `model ${name}: ${status.reason ?? status.state}`,
         status.state === 'missing' ? 'model-missing' : 'model-corrupt',
       );
-    verified.set(file, key);
-    return file;
+    const key = await stamp(status.path);
+    if (key) verified.set(status.path, key);
+    return status.path;
   };
 }
