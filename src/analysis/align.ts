@@ -224,7 +224,7 @@ export function warpAffine(
 ): Uint8Array {
   const tab = weights();
   const { img, ox, oy, fullWidth: W, fullHeight: H } = src;
-  const data = img.data;
+  const d = img.data;
   const stride = img.width * 3;
   const adelta = new Int32Array(w);
   const bdelta = new Int32Array(w);
@@ -232,6 +232,12 @@ export function warpAffine(
     adelta[x] = cvRound(m[0] * x * AB_SCALE);
     bdelta[x] = cvRound(m[3] * x * AB_SCALE);
   }
+  const half = 1 << (COEF_BITS - 1);
+  // the held part of the image: a pixel and its right/bottom neighbours are all inside it on the fast path
+  const hx0 = ox;
+  const hy0 = oy;
+  const hx1 = ox + img.width - 1;
+  const hy1 = oy + img.height - 1;
   let o = 0;
   for (let y = 0; y < h; y++) {
     const X0 = cvRound((m[1] * y + m[2]) * AB_SCALE) + ROUND_DELTA;
@@ -241,21 +247,34 @@ export function warpAffine(
       const Y = (Y0 + bdelta[x]) >> (10 - INTER_BITS);
       const xi = X >> INTER_BITS;
       const yi = Y >> INTER_BITS;
-      const t = ((Y & (TAB - 1)) * TAB + (X & (TAB - 1))) * 4;
-      let r = 1 << (COEF_BITS - 1);
-      let g = r;
-      let b = r;
+      const t = (((Y & (TAB - 1)) << INTER_BITS) | (X & (TAB - 1))) << 2;
+      const w0 = tab[t];
+      const w1 = tab[t + 1];
+      const w2 = tab[t + 2];
+      const w3 = tab[t + 3];
+      if (xi >= hx0 && yi >= hy0 && xi < hx1 && yi < hy1) {
+        const p = (yi - oy) * stride + (xi - ox) * 3;
+        const q = p + stride;
+        out[o] = (d[p] * w0 + d[p + 3] * w1 + d[q] * w2 + d[q + 3] * w3 + half) >> COEF_BITS;
+        out[o + 1] = (d[p + 1] * w0 + d[p + 4] * w1 + d[q + 1] * w2 + d[q + 4] * w3 + half) >> COEF_BITS;
+        out[o + 2] = (d[p + 2] * w0 + d[p + 5] * w1 + d[q + 2] * w2 + d[q + 5] * w3 + half) >> COEF_BITS;
+        continue;
+      }
+      // at the border: neighbours outside the full image read as 0 (BORDER_CONSTANT); the four weights are
+      // positive and sum to 2^15, so no clamping is needed
+      let r = half;
+      let g = half;
+      let b = half;
       for (let k = 0; k < 4; k++) {
         const sy = yi + (k >> 1);
         const sx = xi + (k & 1);
         if (sx < 0 || sy < 0 || sx >= W || sy >= H) continue;
         const p = (sy - oy) * stride + (sx - ox) * 3;
         const wk = tab[t + k];
-        r += data[p] * wk;
-        g += data[p + 1] * wk;
-        b += data[p + 2] * wk;
+        r += d[p] * wk;
+        g += d[p + 1] * wk;
+        b += d[p + 2] * wk;
       }
-      // the four weights are positive and sum to 2^15: no clamping needed
       out[o] = r >> COEF_BITS;
       out[o + 1] = g >> COEF_BITS;
       out[o + 2] = b >> COEF_BITS;
@@ -341,4 +360,81 @@ export function toGrey(rgb: Uint8Array, out: Uint8Array = new Uint8Array(rgb.len
   for (let i = 0, j = 0; j < out.length; i += 3, j++)
     out[j] = (rgb[i] * 9798 + rgb[i + 1] * 19235 + rgb[i + 2] * 3735 + 16384) >> 15;
   return out;
+}
+
+const SUPERSAMPLE_ABOVE = 4;
+
+/**
+ * A fast stretch of (a region of) the image to dw×dh (bilinear, pixel-centre convention, edge clamped) for the
+ * models whose input is the whole frame (person mask, pose). When the reduction exceeds 4× on an axis each output
+ * pixel averages two bilinear samples along it, so a 1280-px preview does not alias into the 192-px pose input;
+ * below that plain bilinear is kept (both models were trained on resized frames and tolerate it, and it halves the
+ * cost: this is on the live path, in budget against the models' own 1–6 ms). Writes interleaved RGB times `scale` into `out`
+ * at row stride `outStride` (floats), so callers get their tensor layout without a second pass.
+ */
+export function stretch(
+  img: RgbImage,
+  dw: number,
+  dh: number,
+  region: { x: number; y: number; w: number; h: number } | undefined,
+  out: Float32Array,
+  outStride: number = dw * 3,
+  scale = 1,
+): void {
+  const { width: W, height: H, data: d } = img;
+  const rx = region ?? { x: 0, y: 0, w: W, h: H };
+  const sx = rx.w / dw;
+  const sy = rx.h / dh;
+  const kx = sx > SUPERSAMPLE_ABOVE ? 2 : 1;
+  const ky = sy > SUPERSAMPLE_ABOVE ? 2 : 1;
+  const cols = dw * kx;
+  const c0 = new Int32Array(cols);
+  const c1 = new Int32Array(cols);
+  const cf = new Float32Array(cols);
+  for (let x = 0; x < dw; x++) {
+    for (let k = 0; k < kx; k++) {
+      const c = Math.min(W - 1, Math.max(0, rx.x + (x + (k + 0.5) / kx) * sx - 0.5));
+      const x0 = Math.floor(c);
+      c0[x * kx + k] = x0 * 3;
+      c1[x * kx + k] = Math.min(W - 1, x0 + 1) * 3;
+      cf[x * kx + k] = c - x0;
+    }
+  }
+  const stride = W * 3;
+  // one row of horizontally interpolated (and summed) samples per source row used
+  const h0 = new Float32Array(dw * 3);
+  const h1 = new Float32Array(dw * 3);
+  const hrow = (r: number, dst: Float32Array) => {
+    const base = r * stride;
+    for (let x = 0, a = 0, i = 0; x < dw; x++, a += 3) {
+      let R = 0;
+      let G = 0;
+      let B = 0;
+      for (let k = 0; k < kx; k++, i++) {
+        const p = base + c0[i];
+        const q = base + c1[i];
+        const f = cf[i];
+        R += d[p] + (d[q] - d[p]) * f;
+        G += d[p + 1] + (d[q + 1] - d[p + 1]) * f;
+        B += d[p + 2] + (d[q + 2] - d[p + 2]) * f;
+      }
+      dst[a] = R;
+      dst[a + 1] = G;
+      dst[a + 2] = B;
+    }
+  };
+  const k = scale / (kx * ky);
+  for (let y = 0; y < dh; y++) {
+    const o = y * outStride;
+    for (let j = 0; j < ky; j++) {
+      const c = Math.min(H - 1, Math.max(0, rx.y + (y + (j + 0.5) / ky) * sy - 0.5));
+      const y0 = Math.floor(c);
+      const fy = c - y0;
+      hrow(y0, h0);
+      hrow(Math.min(H - 1, y0 + 1), h1);
+      const n = dw * 3;
+      if (j === 0) for (let i = 0; i < n; i++) out[o + i] = (h0[i] + (h1[i] - h0[i]) * fy) * k;
+      else for (let i = 0; i < n; i++) out[o + i] += (h0[i] + (h1[i] - h0[i]) * fy) * k;
+    }
+  }
 }

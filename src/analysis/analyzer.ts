@@ -4,8 +4,8 @@ import { createLogger } from '../util/logger.js';
 import { YoungGarbage } from '../util/young-garbage.js';
 import { scaleFace } from '../vision/face.js';
 import { ort, type SessionOptions } from '../vision/onnx.js';
-import { DESCRIPTOR_MIN_FACE, descriptorInput, runDescriptor } from './descriptor.js';
-import { EXPRESSION_MIN_FACE, expressionInput, runExpression } from './expression.js';
+import { DESCRIPTOR_MIN_FACE, descriptorTensor, runDescriptor } from './descriptor.js';
+import { EXPRESSION_MIN_FACE, expressionTensor, runExpression } from './expression.js';
 import { MASK_GRIDS, runMask } from './mask.js';
 import { runPose } from './pose.js';
 import { type Priority, SessionPool } from './sessions.js';
@@ -71,6 +71,8 @@ export class FaceAnalyzer {
   private readonly batch: number;
   private readonly stats = new Map<AnalysisFeature, { runs: number; lastMs?: number; reason?: string }>();
   private readonly garbage = new YoungGarbage(GARBAGE_BYTES);
+  /** The file each feature's model was last resolved to (status: which sessions are resident). */
+  private readonly paths = new Map<AnalysisFeature, string>();
 
   constructor(private readonly opts: FaceAnalyzerOptions) {
     this.models = { ...DEFAULT_MODELS, ...opts.models };
@@ -155,7 +157,8 @@ export class FaceAnalyzer {
     const features = {} as AnalysisStatus['features'];
     for (const f of ANALYSIS_FEATURES) {
       const st = this.stat(f);
-      const loaded = [...resident].some((p) => p.endsWith(`/${this.models[f]}.onnx`));
+      const file = this.paths.get(f);
+      const loaded = file !== undefined && resident.has(file);
       const s: FeatureStatus = {
         state: st.reason ? 'unavailable' : loaded ? 'loaded' : 'idle',
         model: this.models[f],
@@ -166,6 +169,18 @@ export class FaceAnalyzer {
       features[f] = s;
     }
     return { features, resident: resident.size, maxSessions: this.pool.maxResident };
+  }
+
+  /**
+   * Runs `fn` with the feature's own session, queued like every analysis job: the benchmark times onnxruntime's
+   * run() alone on prepared inputs with it. Throws UnavailableError when the model cannot be used.
+   */
+  withSession<T>(
+    feature: AnalysisFeature,
+    fn: (s: ort.InferenceSession) => Promise<T>,
+    priority?: Priority,
+  ): Promise<T> {
+    return this.timed(feature, priority, fn, false);
   }
 
   /** Unloads every session now (they load again on the next use). */
@@ -211,7 +226,7 @@ export class FaceAnalyzer {
       try {
         if (feature === 'expression') {
           const res = await this.timed('expression', priority, (s) =>
-            runExpression(s, expressionInput(img, faces), faces.length, ort.Tensor),
+            runExpression(s, expressionTensor(img, faces, ort.Tensor)),
           );
           ids.forEach((i, j) => {
             out[i].expression = res[j];
@@ -219,7 +234,7 @@ export class FaceAnalyzer {
           });
         } else {
           const res = await this.timed('descriptor', priority, (s) =>
-            runDescriptor(s, descriptorInput(img, faces), faces.length, ort.Tensor),
+            runDescriptor(s, descriptorTensor(img, faces, ort.Tensor)),
           );
           ids.forEach((i, j) => {
             out[i].descriptor = res[j];
@@ -237,6 +252,7 @@ export class FaceAnalyzer {
     feature: AnalysisFeature,
     priority: Priority | undefined,
     fn: (s: ort.InferenceSession) => Promise<T>,
+    count = true,
   ): Promise<T> {
     let file: string;
     try {
@@ -248,11 +264,13 @@ export class FaceAnalyzer {
       throw e instanceof UnavailableError ? e : new UnavailableError(`${feature}: ${reason}`, 'model-unavailable', e);
     }
     this.stat(feature).reason = undefined;
+    this.paths.set(feature, file);
     return this.pool.use(
       file,
       async (s) => {
         const t0 = performance.now();
         const r = await fn(s);
+        if (!count) return r;
         const st = this.stat(feature);
         st.runs++;
         st.lastMs = Math.round((performance.now() - t0) * 100) / 100;

@@ -27,14 +27,13 @@ export function descriptorInput(img: RgbImage, faces: readonly Face[]): Float32A
   return out;
 }
 
-export async function runDescriptor(
-  session: ort.InferenceSession,
-  input: Float32Array,
-  n: number,
-  Tensor: typeof ort.Tensor,
-): Promise<Descriptor[]> {
-  const feeds = { [session.inputNames[0]]: new Tensor('float32', input, [n, 3, SIZE, SIZE]) };
-  const out = (await session.run(feeds))[session.outputNames[0]];
+export function descriptorTensor(img: RgbImage, faces: readonly Face[], Tensor: typeof ort.Tensor): ort.Tensor {
+  return new Tensor('float32', descriptorInput(img, faces), [faces.length, 3, SIZE, SIZE]);
+}
+
+export async function runDescriptor(session: ort.InferenceSession, input: ort.Tensor): Promise<Descriptor[]> {
+  const n = input.dims[0];
+  const out = (await session.run({ [session.inputNames[0]]: input }))[session.outputNames[0]];
   const d = out.data as Float32Array;
   if (d.length !== n * DESCRIPTOR_LENGTH) throw new Error(`descriptor model gave ${d.length} values for ${n} faces`);
   const res: Descriptor[] = [];

@@ -29,15 +29,14 @@ export function expressionInput(img: RgbImage, faces: readonly Face[]): Float32A
   return out;
 }
 
-/** Runs the model on a batch made by expressionInput; probabilities per face in EXPRESSION_NAMES order. */
-export async function runExpression(
-  session: ort.InferenceSession,
-  input: Float32Array,
-  n: number,
-  Tensor: typeof ort.Tensor,
-): Promise<Expression[]> {
-  const feeds = { [session.inputNames[0]]: new Tensor('float32', input, [n, EXPRESSION_CROP, EXPRESSION_CROP, 1]) };
-  const out = (await session.run(feeds))[session.outputNames[0]];
+export function expressionTensor(img: RgbImage, faces: readonly Face[], Tensor: typeof ort.Tensor): ort.Tensor {
+  return new Tensor('float32', expressionInput(img, faces), [faces.length, EXPRESSION_CROP, EXPRESSION_CROP, 1]);
+}
+
+/** Runs the model on a batch made by expressionTensor; probabilities per face in EXPRESSION_NAMES order. */
+export async function runExpression(session: ort.InferenceSession, input: ort.Tensor): Promise<Expression[]> {
+  const n = input.dims[0];
+  const out = (await session.run({ [session.inputNames[0]]: input }))[session.outputNames[0]];
   const p = out.data as Float32Array;
   if (p.length !== n * EXPRESSION_NAMES.length)
     throw new Error(`expression model gave ${p.length} values for ${n} faces`);

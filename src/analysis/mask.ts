@@ -1,5 +1,5 @@
 import type { ort } from '../vision/onnx.js';
-import { renderCrop } from './align.js';
+import { stretch } from './align.js';
 import type { PersonMask, RgbImage } from './types.js';
 
 /** The two MediaPipe selfie-segmentation grids (MANIFEST): width × height of the model input and output. */
@@ -10,17 +10,17 @@ export const MASK_GRIDS: Record<string, { width: number; height: number }> = {
 
 /** The image stretched to the grid (MediaPipe's selfie segmentation does not keep the aspect ratio), RGB 0..1 NHWC. */
 export function maskInput(img: RgbImage, grid: { width: number; height: number }): Float32Array {
-  const sx = img.width / grid.width;
-  const sy = img.height / grid.height;
-  const rgb = renderCrop(img, {
-    map: [sx, 0, 0.5 * sx - 0.5, 0, sy, 0.5 * sy - 0.5],
-    width: grid.width,
-    height: grid.height,
-    sourceSide: Math.max(grid.width, grid.height) * Math.min(sx, sy),
-  });
-  const out = new Float32Array(rgb.length);
-  for (let i = 0; i < rgb.length; i++) out[i] = rgb[i] / 255;
+  const out = new Float32Array(grid.width * grid.height * 3);
+  stretch(img, grid.width, grid.height, undefined, out, grid.width * 3, 1 / 255);
   return out;
+}
+
+export function maskTensor(
+  img: RgbImage,
+  grid: { width: number; height: number },
+  Tensor: typeof ort.Tensor,
+): ort.Tensor {
+  return new Tensor('float32', maskInput(img, grid), [1, grid.height, grid.width, 3]);
 }
 
 export async function runMask(
@@ -29,10 +29,7 @@ export async function runMask(
   grid: { width: number; height: number },
   Tensor: typeof ort.Tensor,
 ): Promise<PersonMask> {
-  const feeds = {
-    [session.inputNames[0]]: new Tensor('float32', maskInput(img, grid), [1, grid.height, grid.width, 3]),
-  };
-  const out = (await session.run(feeds))[session.outputNames[0]];
+  const out = (await session.run({ [session.inputNames[0]]: maskTensor(img, grid, Tensor) }))[session.outputNames[0]];
   const data = Float32Array.from(out.data as Float32Array);
   if (data.length !== grid.width * grid.height)
     throw new Error(`mask model gave ${data.length} values, expected ${grid.width * grid.height}`);

@@ -1,5 +1,5 @@
 import type { ort } from '../vision/onnx.js';
-import { renderCrop } from './align.js';
+import { stretch } from './align.js';
 import { KEYPOINT_NAMES, type Pose, type RgbImage } from './types.js';
 
 export const POSE_INPUT = 192;
@@ -10,21 +10,25 @@ export const POSE_INPUT = 192;
  */
 export function poseInput(img: RgbImage): { input: Int32Array; side: number } {
   const side = Math.max(img.width, img.height);
-  const s = side / POSE_INPUT;
-  const rgb = renderCrop(img, {
-    map: [s, 0, 0.5 * s - 0.5, 0, s, 0.5 * s - 0.5],
-    width: POSE_INPUT,
-    height: POSE_INPUT,
-    sourceSide: side,
-  });
-  return { input: Int32Array.from(rgb), side };
+  // the square's part inside the image; the rest of the square stays 0 (the padding)
+  const w = Math.max(1, Math.min(POSE_INPUT, Math.round((img.width / side) * POSE_INPUT)));
+  const h = Math.max(1, Math.min(POSE_INPUT, Math.round((img.height / side) * POSE_INPUT)));
+  const rgb = new Float32Array(POSE_INPUT * POSE_INPUT * 3);
+  stretch(img, w, h, { x: 0, y: 0, w: (w * side) / POSE_INPUT, h: (h * side) / POSE_INPUT }, rgb, POSE_INPUT * 3);
+  const input = new Int32Array(rgb.length);
+  for (let i = 0; i < rgb.length; i++) input[i] = Math.round(rgb[i]);
+  return { input, side };
+}
+
+export function poseTensor(img: RgbImage, Tensor: typeof ort.Tensor): { tensor: ort.Tensor; side: number } {
+  const { input, side } = poseInput(img);
+  return { tensor: new Tensor('int32', input, [1, POSE_INPUT, POSE_INPUT, 3]), side };
 }
 
 /** Runs MoveNet and maps the 17 keypoints from the padded square back to image pixels. */
 export async function runPose(session: ort.InferenceSession, img: RgbImage, Tensor: typeof ort.Tensor): Promise<Pose> {
-  const { input, side } = poseInput(img);
-  const feeds = { [session.inputNames[0]]: new Tensor('int32', input, [1, POSE_INPUT, POSE_INPUT, 3]) };
-  const out = (await session.run(feeds))[session.outputNames[0]];
+  const { tensor, side } = poseTensor(img, Tensor);
+  const out = (await session.run({ [session.inputNames[0]]: tensor }))[session.outputNames[0]];
   const k = out.data as Float32Array;
   if (k.length !== KEYPOINT_NAMES.length * 3) throw new Error(`pose model gave ${k.length} values, expected 51`);
   return {

@@ -1,4 +1,5 @@
 import { command as benchDetect } from './commands/bench-detect.js';
+import { command as benchFaces } from './commands/bench-faces.js';
 import { command as capture } from './commands/capture.js';
 import {
   checkCommand as configCheck,
@@ -7,6 +8,7 @@ import {
 } from './commands/config.js';
 import { command as detect } from './commands/detect.js';
 import { command as doctor } from './commands/doctor.js';
+import { command as faces } from './commands/faces.js';
 import { command as filter } from './commands/filter.js';
 import { command as modelsInstall } from './commands/models-install.js';
 import { command as modelsList } from './commands/models-list.js';
@@ -33,7 +35,9 @@ export const commands: CliCommand[] = [
   modelsVerify,
   modelsList,
   detect,
+  faces,
   benchDetect,
+  benchFaces,
   filter,
   passwd,
 ];
