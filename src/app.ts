@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { AnalysisComponent } from './analysis/component.js';
 import { CameraComponent } from './capture/camera-component.js';
 import type { CaptureResult } from './capture/capture-service.js';
 import type { Component } from './component.js';
@@ -94,6 +95,7 @@ export class App {
             frames: { subscribe: (cb) => this.camera().frames.subscribe((f) => cb(f.data), { passive: true }) },
           }),
       },
+      { name: 'analysis', optional: true, create: (cfg) => new AnalysisComponent({ config: cfg }) },
       {
         name: 'filters',
         optional: true,
@@ -220,12 +222,16 @@ export class App {
     const file = gallery.filePath(id);
     const result = await faces.detectPhoto(file);
     if (!result) return;
+    // expressions go into the sidecar; descriptors never do (People keeps them in its own store)
+    const analysis = this.lifecycle.get<AnalysisComponent>('analysis');
+    const expressions = await analysis?.sidecarExpressions(file, result.faces);
     await gallery.update(id, {
       faces: {
         detector: this.store.config.vision.faces.model,
         width: result.width,
         height: result.height,
-        items: result.faces,
+        items: expressions?.items ?? result.faces,
+        ...(expressions?.analysis ? { analysis: expressions.analysis } : {}),
       },
     });
     if (result.faces.length === 0) return;

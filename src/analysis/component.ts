@@ -1,9 +1,15 @@
 import type { Component } from '../component.js';
 import type { PinholeConfig } from '../config/schema.js';
 import { dirResolver } from '../models/resolver.js';
+import { errorMessage } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import { FaceAnalyzer, type FaceAnalyzerOptions } from './analyzer.js';
-import { ANALYSIS_FEATURES, type AnalysisStatus, type Face, type ImageAnalysis } from './types.js';
+import { ANALYSIS_FEATURES, type AnalysisStatus, type Expression, type Face, type ImageAnalysis } from './types.js';
+
+/** A face as the sidecar keeps it: the detection plus its expression (no descriptor, ever). */
+export type SidecarFace = Face & { smile?: number; expression?: Expression };
+
+const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
 
 const log = createLogger('analysis');
 
@@ -85,6 +91,37 @@ export class AnalysisComponent implements Component {
    */
   photoExpressions(file: string, faces: readonly Face[]): Promise<ImageAnalysis> {
     return this.analyzer.analyzeImage(file, faces, { expression: true, descriptor: false, priority: 'photo' });
+  }
+
+  /**
+   * The sidecar's face items with `smile` and `expression` (4 decimals) added, and `analysis` saying which model
+   * made them or why a face has none. Never throws: a photo is recorded with its faces whatever analysis manages.
+   */
+  async sidecarExpressions(
+    file: string,
+    faces: readonly Face[],
+  ): Promise<{ items: SidecarFace[]; analysis: { expression: string; skipped?: string[] } }> {
+    const model = this.current?.models.expression ?? 'fer_mini_xception';
+    try {
+      if (faces.length === 0) return { items: [], analysis: { expression: model } };
+      const res = await this.photoExpressions(file, faces);
+      const skipped = [...new Set(res.faces.flatMap((f) => (f.skipped?.expression ? [f.skipped.expression] : [])))];
+      return {
+        items: res.faces.map((f) => ({
+          ...f.face,
+          ...(f.expression && f.smile !== undefined
+            ? {
+                smile: r4(f.smile),
+                expression: Object.fromEntries(Object.entries(f.expression).map(([k, v]) => [k, r4(v)])) as Expression,
+              }
+            : {}),
+        })),
+        analysis: { expression: model, ...(skipped.length ? { skipped } : {}) },
+      };
+    } catch (e) {
+      log.warn('expressions of the photo failed', { file, error: errorMessage(e) });
+      return { items: [...faces], analysis: { expression: model, skipped: [errorMessage(e)] } };
+    }
   }
 
   /**
