@@ -49,6 +49,7 @@ export class AnalysisComponent implements Component {
   readonly name = 'analysis';
   readonly configSections = ['vision', 'models'] as const;
   private current?: FaceAnalyzer;
+  private checked: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: AnalysisComponentDeps) {}
 
@@ -59,10 +60,22 @@ export class AnalysisComponent implements Component {
   }
 
   async start(): Promise<void> {
-    this.current = (this.deps.createAnalyzer ?? ((c) => analyzerFromConfig(c)))(this.deps.config);
+    const analyzer = (this.deps.createAnalyzer ?? ((c) => analyzerFromConfig(c)))(this.deps.config);
+    this.current = analyzer;
+    // Hashing the models (31 MB) takes about a second on a Zero 2 W: done in the background so the daemon is ready
+    // at once; a missing or corrupt model then shows in status with its reason before anyone needs it.
+    this.checked = this.checkModels(analyzer);
+  }
+
+  /** Resolves once the start-up model check is done (tests). */
+  async ready(): Promise<void> {
+    await this.checked;
+  }
+
+  private async checkModels(analyzer: FaceAnalyzer): Promise<void> {
     const problems: Record<string, string> = {};
     for (const f of ANALYSIS_FEATURES) {
-      const p = await this.current.problem(f);
+      const p = await analyzer.problem(f).catch((e: unknown) => errorMessage(e));
       if (p) problems[f] = p;
     }
     if (Object.keys(problems).length) log.warn('some face analysis is off', problems);
@@ -72,6 +85,7 @@ export class AnalysisComponent implements Component {
   async stop(): Promise<void> {
     const a = this.current;
     this.current = undefined;
+    await this.checked;
     await a?.close();
   }
 

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { commitFile, tempPathFor } from '../util/atomic-write.js';
 import { errorMessage } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
-import { type Manifest, type ModelEntry, modelStatus, sha256File } from './manifest.js';
+import { bundledPath, type Manifest, type ModelEntry, modelStatus, sha256File } from './manifest.js';
 
 const log = createLogger('models.install');
 
@@ -69,8 +69,9 @@ async function installOne(
   try {
     let source: string;
     let stream: Readable;
-    const found = index?.get(entry.sha256);
+    const found = index?.get(entry.sha256) ?? (await verifiedBundle(entry));
     if (found) {
+      // from DIR, or — for a bundled model whose copy in models.dir is damaged — from the copy Pinhole ships
       source = found;
       stream = createReadStream(found);
     } else if (index) {
@@ -89,6 +90,14 @@ async function installOne(
     log.debug('install failed', { model: entry.name, error: e });
     return { ...base, action: 'failed', error: errorMessage(e) };
   }
+}
+
+/** The shipped copy of a bundled model when it is intact. */
+async function verifiedBundle(entry: ModelEntry): Promise<string | undefined> {
+  const own = bundledPath(entry);
+  if (!own) return undefined;
+  const st = await fs.stat(own).catch(() => undefined);
+  return st?.size === entry.size && (await sha256File(own)) === entry.sha256 ? own : undefined;
 }
 
 /**
