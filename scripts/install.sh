@@ -177,6 +177,8 @@ install_app() {
   cp "$SRC/package.json" "$SRC/package-lock.json" "$stage/"
   cp -r "$SRC/dist" "$stage/dist"
   cp "$SRC/models/manifest.json" "$stage/models/"
+  # the models Pinhole ships itself (no upstream ONNX address), with their license texts
+  cp -r "$SRC/models/seed" "$stage/models/"
   mkdir -p "$stage/systemd" "$stage/scripts"
   cp "$SRC/systemd/pinhole.service" "$stage/systemd/"
   cp "$SRC/scripts/install.sh" "$stage/scripts/"

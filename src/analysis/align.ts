@@ -1,4 +1,6 @@
+import { type Buffers, FRESH } from './scratch.js';
 import type { Face, RgbImage } from './types.js';
+import { WASM_BASE64 as STRETCH_WASM } from './wasm/stretch.wasm.js';
 
 /**
  * Crops for the analysis models, made the way their training data was made, with one resampler that matches
@@ -283,42 +285,52 @@ export function warpAffine(
   return out;
 }
 
-/** One 2×2 box-average halving: out[i] = (a + b + c + d + 2) >> 2, size floor(w/2) × floor(h/2). */
+/**
+ * One 2×2 box-average halving of the region [x0, x0 + w) × [y0, y0 + h) of an image `stride` pixels wide:
+ * out = (a + b + c + d + 2) >> 2, floor(w/2) × floor(h/2) pixels, written into `out`.
+ */
+export function halveRegion(
+  src: Uint8Array,
+  stride: number,
+  x0: number,
+  y0: number,
+  w: number,
+  h: number,
+  out: Uint8Array,
+): Uint8Array {
+  const ow = w >> 1;
+  const oh = h >> 1;
+  const row = stride * 3;
+  let o = 0;
+  for (let y = 0; y < oh; y++) {
+    let p = (y0 + 2 * y) * row + x0 * 3;
+    let q = p + row;
+    for (let x = 0; x < ow; x++, o += 3, p += 6, q += 6) {
+      out[o] = (src[p] + src[p + 3] + src[q] + src[q + 3] + 2) >> 2;
+      out[o + 1] = (src[p + 1] + src[p + 4] + src[q + 1] + src[q + 4] + 2) >> 2;
+      out[o + 2] = (src[p + 2] + src[p + 5] + src[q + 2] + src[q + 5] + 2) >> 2;
+    }
+  }
+  return out;
+}
+
+/** The whole image halved (tests and references). */
 export function halve(img: RgbImage): RgbImage {
   const w = img.width >> 1;
   const h = img.height >> 1;
-  const out = new Uint8Array(w * h * 3);
-  const s = img.data;
-  const stride = img.width * 3;
-  let o = 0;
-  for (let y = 0; y < h; y++) {
-    let p = 2 * y * stride;
-    for (let x = 0; x < w; x++, p += 6) {
-      for (let c = 0; c < 3; c++, o++) {
-        out[o] = (s[p + c] + s[p + 3 + c] + s[p + stride + c] + s[p + stride + 3 + c] + 2) >> 2;
-      }
-    }
-  }
-  return { data: out, width: w, height: h, channels: 3 };
-}
-
-/** Extracts rows/columns [x0, x1) × [y0, y1) of an image (copy). */
-function region(img: RgbImage, x0: number, y0: number, x1: number, y1: number): RgbImage {
-  const w = x1 - x0;
-  const h = y1 - y0;
-  const out = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) {
-    const start = ((y0 + y) * img.width + x0) * 3;
-    out.set(img.data.subarray(start, start + w * 3), y * w * 3);
-  }
-  return { data: out, width: w, height: h, channels: 3 };
+  return {
+    data: halveRegion(img.data, img.width, 0, 0, img.width, img.height, new Uint8Array(w * h * 3)),
+    width: w,
+    height: h,
+    channels: 3,
+  };
 }
 
 /**
  * Renders a crop: picks the pyramid level, halves only the part of the image the crop reads (aligned to the level's
  * 2ⁿ grid, so the pixels equal those of a whole-image pyramid), then warps. Packed RGB, width×height.
  */
-export function renderCrop(img: RgbImage, spec: CropSpec, out?: Uint8Array): Uint8Array {
+export function renderCrop(img: RgbImage, spec: CropSpec, out?: Uint8Array, buf: Buffers = FRESH): Uint8Array {
   const n = pyramidLevels(spec);
   const m = mapAtLevel(spec.map, n);
   if (n === 0)
@@ -347,8 +359,18 @@ export function renderCrop(img: RgbImage, spec: CropSpec, out?: Uint8Array): Uin
     // the crop lies wholly outside the image: all border
     return out ? out.fill(0) : new Uint8Array(spec.width * spec.height * 3);
   }
-  let level = region(img, lx0 * k, ly0 * k, lx1 * k, ly1 * k);
-  for (let i = 0; i < n; i++) level = halve(level);
+  // level 1 straight from the image's region, each further level from the one before, in reused buffers
+  let w = (lx1 - lx0) * k;
+  let h = (ly1 - ly0) * k;
+  let data = halveRegion(img.data, img.width, lx0 * k, ly0 * k, w, h, buf.u8('level1', (w >> 1) * (h >> 1) * 3));
+  w >>= 1;
+  h >>= 1;
+  for (let i = 2; i <= n; i++) {
+    data = halveRegion(data, w, 0, 0, w, h, buf.u8(`level${i}`, (w >> 1) * (h >> 1) * 3));
+    w >>= 1;
+    h >>= 1;
+  }
+  const level: RgbImage = { data, width: w, height: h, channels: 3 };
   return warpAffine({ img: level, ox: lx0, oy: ly0, fullWidth: lw, fullHeight: lh }, m, spec.width, spec.height, out);
 }
 
@@ -364,77 +386,95 @@ export function toGrey(rgb: Uint8Array, out: Uint8Array = new Uint8Array(rgb.len
 
 const SUPERSAMPLE_ABOVE = 4;
 
+interface StretchKernel {
+  memory: WebAssembly.Memory;
+  stretch(
+    src: number,
+    cols: number,
+    dw: number,
+    rows: number,
+    dh: number,
+    dst: number,
+    stride: number,
+    scale: number,
+    add: number,
+  ): void;
+  round_i32(p: number, n: number): void;
+}
+let kernel: StretchKernel | undefined;
+const PAGE = 65536;
+
+/** The SIMD kernel's memory, grown to at least `bytes`. */
+function stretchKernel(bytes: number): StretchKernel {
+  kernel ??= new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(STRETCH_WASM, 'base64')))
+    .exports as unknown as StretchKernel;
+  const have = kernel.memory.buffer.byteLength;
+  if (bytes > have) kernel.memory.grow(Math.ceil((bytes - have) / PAGE));
+  return kernel;
+}
+
 /**
  * A fast stretch of (a region of) the image to dw×dh (bilinear, pixel-centre convention, edge clamped) for the
  * models whose input is the whole frame (person mask, pose). When the reduction exceeds 4× on an axis each output
  * pixel averages two bilinear samples along it, so a 1280-px preview does not alias into the 192-px pose input;
- * below that plain bilinear is kept (both models were trained on resized frames and tolerate it, and it halves the
- * cost: this is on the live path, in budget against the models' own 1–6 ms). Writes interleaved RGB times `scale` into `out`
- * at row stride `outStride` (floats), so callers get their tensor layout without a second pass.
+ * below that plain bilinear is kept (both models were trained on resized frames and tolerate it). This is on the live
+ * path, in budget against the models' own 1–6 ms, so the sampling runs in a WebAssembly SIMD kernel
+ * (wasm/stretch.wat: one pixel per f32x4) over tables of source offsets and weights computed here. Writes interleaved
+ * RGB times `scale` into `out` at row stride `outStride` (values); the rest of `out` is zeroed. An Int32Array `out`
+ * gets the values rounded (MoveNet's int32 input).
  */
 export function stretch(
   img: RgbImage,
   dw: number,
   dh: number,
   region: { x: number; y: number; w: number; h: number } | undefined,
-  out: Float32Array,
+  out: Float32Array | Int32Array,
   outStride: number = dw * 3,
   scale = 1,
 ): void {
-  const { width: W, height: H, data: d } = img;
+  const { width: W, height: H } = img;
   const rx = region ?? { x: 0, y: 0, w: W, h: H };
   const sx = rx.w / dw;
   const sy = rx.h / dh;
   const kx = sx > SUPERSAMPLE_ABOVE ? 2 : 1;
   const ky = sy > SUPERSAMPLE_ABOVE ? 2 : 1;
-  const cols = dw * kx;
-  const c0 = new Int32Array(cols);
-  const c1 = new Int32Array(cols);
-  const cf = new Float32Array(cols);
-  for (let x = 0; x < dw; x++) {
-    for (let k = 0; k < kx; k++) {
-      const c = Math.min(W - 1, Math.max(0, rx.x + (x + (k + 0.5) / kx) * sx - 0.5));
-      const x0 = Math.floor(c);
-      c0[x * kx + k] = x0 * 3;
-      c1[x * kx + k] = Math.min(W - 1, x0 + 1) * 3;
-      cf[x * kx + k] = c - x0;
-    }
-  }
-  const stride = W * 3;
-  // one row of horizontally interpolated (and summed) samples per source row used
-  const h0 = new Float32Array(dw * 3);
-  const h1 = new Float32Array(dw * 3);
-  const hrow = (r: number, dst: Float32Array) => {
-    const base = r * stride;
-    for (let x = 0, a = 0, i = 0; x < dw; x++, a += 3) {
-      let R = 0;
-      let G = 0;
-      let B = 0;
-      for (let k = 0; k < kx; k++, i++) {
-        const p = base + c0[i];
-        const q = base + c1[i];
-        const f = cf[i];
-        R += d[p] + (d[q] - d[p]) * f;
-        G += d[p + 1] + (d[q + 1] - d[p + 1]) * f;
-        B += d[p + 2] + (d[q + 2] - d[p + 2]) * f;
-      }
-      dst[a] = R;
-      dst[a + 1] = G;
-      dst[a + 2] = B;
-    }
-  };
-  const k = scale / (kx * ky);
-  for (let y = 0; y < dh; y++) {
-    const o = y * outStride;
-    for (let j = 0; j < ky; j++) {
-      const c = Math.min(H - 1, Math.max(0, rx.y + (y + (j + 0.5) / ky) * sy - 0.5));
+  const srcBytes = W * H * 3;
+  const srcOff = 0;
+  const colOff = align16(srcOff + srcBytes + 16);
+  const rowOff = colOff + dw * 16;
+  const dstOff = rowOff + dh * 16;
+  const dstFloats = align16(Math.max(out.length, outStride * dh));
+  const k = stretchKernel(dstOff + dstFloats * 4 + 16);
+  const mem = k.memory.buffer;
+  new Uint8Array(mem, srcOff, srcBytes).set(img.data.length === srcBytes ? img.data : img.data.subarray(0, srcBytes));
+  const cols = new DataView(mem, colOff, dw * 16);
+  const rows = new DataView(mem, rowOff, dh * 16);
+  const dst = new Float32Array(mem, dstOff, dstFloats);
+  dst.fill(0);
+  let pass = 0;
+  for (let jy = 0; jy < ky; jy++) {
+    for (let y = 0; y < dh; y++) {
+      const c = Math.min(H - 1, Math.max(0, rx.y + (y + (jy + 0.5) / ky) * sy - 0.5));
       const y0 = Math.floor(c);
-      const fy = c - y0;
-      hrow(y0, h0);
-      hrow(Math.min(H - 1, y0 + 1), h1);
-      const n = dw * 3;
-      if (j === 0) for (let i = 0; i < n; i++) out[o + i] = (h0[i] + (h1[i] - h0[i]) * fy) * k;
-      else for (let i = 0; i < n; i++) out[o + i] += (h0[i] + (h1[i] - h0[i]) * fy) * k;
+      rows.setInt32(y * 16, y0 * W * 3, true);
+      rows.setInt32(y * 16 + 4, Math.min(H - 1, y0 + 1) * W * 3, true);
+      rows.setFloat32(y * 16 + 8, c - y0, true);
+    }
+    for (let jx = 0; jx < kx; jx++, pass++) {
+      for (let x = 0; x < dw; x++) {
+        const c = Math.min(W - 1, Math.max(0, rx.x + (x + (jx + 0.5) / kx) * sx - 0.5));
+        const x0 = Math.floor(c);
+        cols.setInt32(x * 16, x0 * 3, true);
+        cols.setInt32(x * 16 + 4, Math.min(W - 1, x0 + 1) * 3, true);
+        cols.setFloat32(x * 16 + 8, c - x0, true);
+      }
+      k.stretch(srcOff, colOff, dw, rowOff, dh, dstOff, outStride * 4, scale / (kx * ky), pass > 0 ? 1 : 0);
     }
   }
+  if (out instanceof Int32Array) {
+    k.round_i32(dstOff, dstFloats);
+    out.set(new Int32Array(mem, dstOff, out.length));
+  } else out.set(dst.subarray(0, out.length));
 }
+
+const align16 = (v: number) => (v + 15) & ~15;

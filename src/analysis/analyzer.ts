@@ -8,6 +8,7 @@ import { DESCRIPTOR_MIN_FACE, descriptorTensor, runDescriptor } from './descript
 import { EXPRESSION_MIN_FACE, expressionTensor, runExpression } from './expression.js';
 import { MASK_GRIDS, runMask } from './mask.js';
 import { runPose } from './pose.js';
+import { Scratch } from './scratch.js';
 import { type Priority, SessionPool } from './sessions.js';
 import {
   ANALYSIS_FEATURES,
@@ -71,6 +72,8 @@ export class FaceAnalyzer {
   private readonly batch: number;
   private readonly stats = new Map<AnalysisFeature, { runs: number; lastMs?: number; reason?: string }>();
   private readonly garbage = new YoungGarbage(GARBAGE_BYTES);
+  /** Input buffers reused between jobs (one job runs at a time); dropped when the sessions unload. */
+  private readonly scratch = new Scratch();
   /** The file each feature's model was last resolved to (status: which sessions are resident). */
   private readonly paths = new Map<AnalysisFeature, string>();
 
@@ -81,6 +84,7 @@ export class FaceAnalyzer {
       maxResident: opts.maxSessions,
       idleMs: opts.idleMs,
       load: opts.loadSession,
+      onEmpty: () => this.scratch.clear(),
     });
     this.batch = Math.max(1, opts.batch ?? 8);
     for (const f of ANALYSIS_FEATURES) this.stats.set(f, { runs: 0 });
@@ -88,8 +92,9 @@ export class FaceAnalyzer {
 
   /** Why a feature cannot run now (model missing or corrupt), or undefined when it can. */
   async problem(feature: AnalysisFeature): Promise<string | undefined> {
+    this.resolved.delete(feature);
     try {
-      await this.opts.resolve(this.models[feature]);
+      await this.resolveFor(feature);
       this.stat(feature).reason = undefined;
       return undefined;
     } catch (e) {
@@ -143,13 +148,13 @@ export class FaceAnalyzer {
     checkImage(img);
     const grid = MASK_GRIDS[this.models.mask];
     if (!grid) throw new ValidationError(`unknown person mask model ${this.models.mask}`);
-    return this.timed('mask', opts.priority, (s) => runMask(s, img, grid, ort.Tensor));
+    return this.timed('mask', opts.priority, (s) => runMask(s, img, grid, ort.Tensor, this.scratch));
   }
 
   /** The pose of the most prominent person (MoveNet is single-person), keypoints in the pixels of `img`. */
   pose(img: RgbImage, opts: RunOptions = {}): Promise<Pose> {
     checkImage(img);
-    return this.timed('pose', opts.priority, (s) => runPose(s, img, ort.Tensor));
+    return this.timed('pose', opts.priority, (s) => runPose(s, img, ort.Tensor, this.scratch));
   }
 
   status(): AnalysisStatus {
@@ -198,6 +203,25 @@ export class FaceAnalyzer {
     return this.pool.loads;
   }
 
+  private readonly resolved = new Map<AnalysisFeature, { at: number; file?: string; error?: unknown }>();
+
+  private async resolveFor(feature: AnalysisFeature): Promise<string> {
+    const now = performance.now();
+    const r = this.resolved.get(feature);
+    if (r && now - r.at < RESOLVE_TTL_MS) {
+      if (r.file) return r.file;
+      throw r.error;
+    }
+    try {
+      const file = await this.opts.resolve(this.models[feature]);
+      this.resolved.set(feature, { at: now, file });
+      return file;
+    } catch (e) {
+      this.resolved.set(feature, { at: now, error: e });
+      throw e;
+    }
+  }
+
   private stat(f: AnalysisFeature) {
     return this.stats.get(f) as { runs: number; lastMs?: number; reason?: string };
   }
@@ -226,7 +250,7 @@ export class FaceAnalyzer {
       try {
         if (feature === 'expression') {
           const res = await this.timed('expression', priority, (s) =>
-            runExpression(s, expressionTensor(img, faces, ort.Tensor)),
+            runExpression(s, expressionTensor(img, faces, ort.Tensor, this.scratch)),
           );
           ids.forEach((i, j) => {
             out[i].expression = res[j];
@@ -234,7 +258,7 @@ export class FaceAnalyzer {
           });
         } else {
           const res = await this.timed('descriptor', priority, (s) =>
-            runDescriptor(s, descriptorTensor(img, faces, ort.Tensor)),
+            runDescriptor(s, descriptorTensor(img, faces, ort.Tensor, this.scratch)),
           );
           ids.forEach((i, j) => {
             out[i].descriptor = res[j];
@@ -256,7 +280,7 @@ export class FaceAnalyzer {
   ): Promise<T> {
     let file: string;
     try {
-      file = await this.opts.resolve(this.models[feature]);
+      file = await this.resolveFor(feature);
     } catch (e) {
       const reason = errorMessage(e);
       if (this.stat(feature).reason !== reason) log.warn(`${feature} unavailable`, { reason });
@@ -281,6 +305,12 @@ export class FaceAnalyzer {
     );
   }
 }
+
+/**
+ * How long a model resolved (found and hash-checked, or found missing/corrupt) is trusted before it is looked up
+ * again: live analysis asks several times a second, and each look-up is a file stat on libuv's small thread pool.
+ */
+const RESOLVE_TTL_MS = 5000;
 
 function skip(a: FaceAnalysis, feature: 'expression' | 'descriptor', reason: string): void {
   a.skipped = { ...a.skipped, [feature]: reason };

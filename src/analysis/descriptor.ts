@@ -1,5 +1,6 @@
 import type { ort } from '../vision/onnx.js';
 import { DESCRIPTOR_CHIP, faceChip, renderCrop } from './align.js';
+import { type Buffers, FRESH } from './scratch.js';
 import { DESCRIPTOR_LENGTH, type Descriptor, type Face, type RgbImage } from './types.js';
 
 /**
@@ -12,11 +13,11 @@ const SIZE = DESCRIPTOR_CHIP.size;
 const PLANE = SIZE * SIZE;
 
 /** dlib_resnet_faceapi's input: [N, 3, 150, 150] NCHW RGB 0..255 (mean and scale are inside the graph). */
-export function descriptorInput(img: RgbImage, faces: readonly Face[]): Float32Array {
-  const out = new Float32Array(faces.length * 3 * PLANE);
-  const rgb = new Uint8Array(PLANE * 3);
+export function descriptorInput(img: RgbImage, faces: readonly Face[], buf: Buffers = FRESH): Float32Array {
+  const out = buf.f32('descriptor', faces.length * 3 * PLANE);
+  const rgb = buf.u8('descriptor.rgb', PLANE * 3);
   faces.forEach((face, i) => {
-    renderCrop(img, faceChip(face.landmarks), rgb);
+    renderCrop(img, faceChip(face.landmarks), rgb, buf);
     const base = i * 3 * PLANE;
     for (let k = 0, p = 0; k < PLANE; k++, p += 3) {
       out[base + k] = rgb[p];
@@ -27,8 +28,13 @@ export function descriptorInput(img: RgbImage, faces: readonly Face[]): Float32A
   return out;
 }
 
-export function descriptorTensor(img: RgbImage, faces: readonly Face[], Tensor: typeof ort.Tensor): ort.Tensor {
-  return new Tensor('float32', descriptorInput(img, faces), [faces.length, 3, SIZE, SIZE]);
+export function descriptorTensor(
+  img: RgbImage,
+  faces: readonly Face[],
+  Tensor: typeof ort.Tensor,
+  buf: Buffers = FRESH,
+): ort.Tensor {
+  return new Tensor('float32', descriptorInput(img, faces, buf), [faces.length, 3, SIZE, SIZE]);
 }
 
 export async function runDescriptor(session: ort.InferenceSession, input: ort.Tensor): Promise<Descriptor[]> {

@@ -1,5 +1,6 @@
 import type { ort } from '../vision/onnx.js';
 import { EXPRESSION_CROP, renderCrop, squareCrop, toGrey } from './align.js';
+import { type Buffers, FRESH } from './scratch.js';
 import { EXPRESSION_NAMES, type Expression, type Face, type RgbImage } from './types.js';
 
 /**
@@ -9,28 +10,37 @@ import { EXPRESSION_NAMES, type Expression, type Face, type RgbImage } from './t
 export const EXPRESSION_MIN_FACE = 20;
 
 const PLANE = EXPRESSION_CROP * EXPRESSION_CROP;
+/** (v/255 − 0.5)·2 for every grey level, each step in float32 as numpy does it. */
+const NORM = (() => {
+  const f = Math.fround;
+  const t = new Float32Array(256);
+  for (let v = 0; v < 256; v++) t[v] = f(f(f(v / 255) - 0.5) * 2);
+  return t;
+})();
 
 /**
  * fer_mini_xception's input for these faces: [N, 64, 64, 1] NHWC grey, (x/255 − 0.5)·2, on the MANIFEST's square
  * crop. The float steps are done in float32 as numpy does them.
  */
-export function expressionInput(img: RgbImage, faces: readonly Face[]): Float32Array {
-  const out = new Float32Array(faces.length * PLANE);
-  const rgb = new Uint8Array(PLANE * 3);
-  const grey = new Uint8Array(PLANE);
-  const f = Math.fround;
-  const norm = new Float32Array(256);
-  for (let v = 0; v < 256; v++) norm[v] = f(f(f(v / 255) - 0.5) * 2);
+export function expressionInput(img: RgbImage, faces: readonly Face[], buf: Buffers = FRESH): Float32Array {
+  const out = buf.f32('expression', faces.length * PLANE);
+  const rgb = buf.u8('expression.rgb', PLANE * 3);
+  const grey = buf.u8('expression.grey', PLANE);
   faces.forEach((face, i) => {
-    renderCrop(img, squareCrop(face.box), rgb);
+    renderCrop(img, squareCrop(face.box), rgb, buf);
     toGrey(rgb, grey);
-    for (let k = 0; k < PLANE; k++) out[i * PLANE + k] = norm[grey[k]];
+    for (let k = 0; k < PLANE; k++) out[i * PLANE + k] = NORM[grey[k]];
   });
   return out;
 }
 
-export function expressionTensor(img: RgbImage, faces: readonly Face[], Tensor: typeof ort.Tensor): ort.Tensor {
-  return new Tensor('float32', expressionInput(img, faces), [faces.length, EXPRESSION_CROP, EXPRESSION_CROP, 1]);
+export function expressionTensor(
+  img: RgbImage,
+  faces: readonly Face[],
+  Tensor: typeof ort.Tensor,
+  buf: Buffers = FRESH,
+): ort.Tensor {
+  return new Tensor('float32', expressionInput(img, faces, buf), [faces.length, EXPRESSION_CROP, EXPRESSION_CROP, 1]);
 }
 
 /** Runs the model on a batch made by expressionTensor; probabilities per face in EXPRESSION_NAMES order. */

@@ -169,7 +169,7 @@ export class GuidedMask {
     const out = new Float32Array(this.gw * this.gh);
     for (let i = 0; i < out.length; i++) {
       const v = (this.a[i] * guideGrey[i] + this.b[i] - this.lo) / this.span;
-      out[i] = v <= 0 ? 0 : v >= 1 ? 1 : v;
+      out[i] = Math.min(1, Math.max(0, v));
     }
     return out;
   }

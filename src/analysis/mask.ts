@@ -1,5 +1,6 @@
 import type { ort } from '../vision/onnx.js';
 import { stretch } from './align.js';
+import { type Buffers, FRESH } from './scratch.js';
 import type { PersonMask, RgbImage } from './types.js';
 
 /** The two MediaPipe selfie-segmentation grids (MANIFEST): width × height of the model input and output. */
@@ -9,8 +10,8 @@ export const MASK_GRIDS: Record<string, { width: number; height: number }> = {
 };
 
 /** The image stretched to the grid (MediaPipe's selfie segmentation does not keep the aspect ratio), RGB 0..1 NHWC. */
-export function maskInput(img: RgbImage, grid: { width: number; height: number }): Float32Array {
-  const out = new Float32Array(grid.width * grid.height * 3);
+export function maskInput(img: RgbImage, grid: { width: number; height: number }, buf: Buffers = FRESH): Float32Array {
+  const out = buf.f32('mask', grid.width * grid.height * 3);
   stretch(img, grid.width, grid.height, undefined, out, grid.width * 3, 1 / 255);
   return out;
 }
@@ -19,8 +20,9 @@ export function maskTensor(
   img: RgbImage,
   grid: { width: number; height: number },
   Tensor: typeof ort.Tensor,
+  buf: Buffers = FRESH,
 ): ort.Tensor {
-  return new Tensor('float32', maskInput(img, grid), [1, grid.height, grid.width, 3]);
+  return new Tensor('float32', maskInput(img, grid, buf), [1, grid.height, grid.width, 3]);
 }
 
 export async function runMask(
@@ -28,13 +30,17 @@ export async function runMask(
   img: RgbImage,
   grid: { width: number; height: number },
   Tensor: typeof ort.Tensor,
+  buf: Buffers = FRESH,
 ): Promise<PersonMask> {
-  const out = (await session.run({ [session.inputNames[0]]: maskTensor(img, grid, Tensor) }))[session.outputNames[0]];
-  const data = Float32Array.from(out.data as Float32Array);
+  const out = (await session.run({ [session.inputNames[0]]: maskTensor(img, grid, Tensor, buf) }))[
+    session.outputNames[0]
+  ];
+  // the binding hands back a fresh copy of every output: ours to keep
+  const data = out.data as Float32Array;
   if (data.length !== grid.width * grid.height)
     throw new Error(`mask model gave ${data.length} values, expected ${grid.width * grid.height}`);
   let on = 0;
-  for (const v of data) if (v >= 0.5) on++;
+  for (let i = 0; i < data.length; i++) if (data[i] >= 0.5) on++;
   return {
     width: grid.width,
     height: grid.height,

@@ -14,6 +14,8 @@ export interface SessionPoolOptions {
   idleMs: number;
   /** Injectable for tests. */
   load?: (modelPath: string, opts: SessionOptions) => Promise<ort.InferenceSession>;
+  /** Called when the last resident session has been released (the owner frees its buffers too). */
+  onEmpty?: () => void;
 }
 
 interface Entry {
@@ -142,6 +144,7 @@ export class SessionPool {
     } catch {
       // a session that failed to load has nothing to release
     }
+    if (this.entries.size === 0) this.opts.onEmpty?.();
   }
 
   /** Releases every session as soon as the job running now is done (jobs queued later load theirs again). */

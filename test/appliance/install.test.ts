@@ -75,6 +75,8 @@ describe('scripts/install.sh --root (dry run)', () => {
       'package.json',
       'package-lock.json',
       'models/manifest.json',
+      'models/seed/dlib_resnet_faceapi.onnx',
+      'models/seed/licenses/Apache-2.0.txt',
       'systemd/pinhole.service',
     ]) {
       expect(existsSync(at(`opt/pinhole/${f}`)), f).toBe(true);
