@@ -99,12 +99,23 @@ async function fanout(dir: string, consumers: number, seconds: number): Promise<
   }
 }
 
-async function captureLag(dir: string, strategy: 'switch' | 'signal', n: number): Promise<Record<string, unknown>> {
+/**
+ * `viewer`: a consumer watches the preview the whole time (a phone on the viewfinder), so even strategy `signal`
+ * takes the switch path: stop rpicam-vid, run rpicam-still, restart the preview. How the preview is stopped is on
+ * this path's shutter lag.
+ */
+async function captureLag(
+  dir: string,
+  strategy: 'switch' | 'signal',
+  n: number,
+  opts: { viewer?: boolean; width?: number; height?: number } = {},
+): Promise<Record<string, unknown>> {
   const cfg = baseConfig((c) => {
     c.capture.strategy = strategy;
-    c.still = { width: 0, height: 0, quality: 93 };
+    c.still = { width: opts.width ?? 0, height: opts.height ?? 0, quality: 93 };
   });
-  const dataDir = path.join(dir, `data-${strategy}`);
+  const label = `${strategy}${opts.viewer ? '-viewer' : ''}`;
+  const dataDir = path.join(dir, `data-${label}`);
   const cam = new RpicamCamera({
     config: cfg,
     commands: cameraCommands('sim'),
@@ -115,8 +126,10 @@ async function captureLag(dir: string, strategy: 'switch' | 'signal', n: number)
   await store.open();
   const service = new CaptureService({ camera: cam, store, config: () => cfg });
   const lags: { command: number; exposure: number; durable: number }[] = [];
+  let offViewer: (() => void) | undefined;
   try {
     await cam.start();
+    if (opts.viewer) offViewer = cam.frames.subscribe(() => {});
     for (let i = 0; i < n; i++) {
       const t0 = Date.now();
       // Each shot starts from the steady state: streaming preview (switch) or armed still process (signal).
@@ -130,17 +143,24 @@ async function captureLag(dir: string, strategy: 'switch' | 'signal', n: number)
       });
     }
   } finally {
+    offViewer?.();
     await cam.stop();
   }
   const col = (k: 'command' | 'exposure' | 'durable') => lags.map((l) => l[k]);
   return {
     strategy,
+    viewer: Boolean(opts.viewer),
     n,
-    size: '4056x3040',
+    size: opts.width ? `${opts.width}x${opts.height}` : '4056x3040',
     triggerToCommandMs: { p50: pct(col('command'), 50), p99: pct(col('command'), 99) },
     triggerToExposureDoneMs: { p50: pct(col('exposure'), 50), p99: pct(col('exposure'), 99) },
     triggerToDurableMs: { p50: pct(col('durable'), 50), p99: pct(col('durable'), 99) },
   };
+}
+
+/** Only the "switch with a viewer" case: `PINHOLE_BENCH_CAMERA=viewer npm run bench -- --only camera`. */
+export async function viewerOnly(dir: string, shots: number): Promise<Record<string, unknown>> {
+  return captureLag(dir, 'signal', shots, { viewer: true });
 }
 
 export async function run(opts: { quick: boolean }): Promise<Record<string, unknown>> {
@@ -148,18 +168,23 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, unkn
   configureLogging({ level: 'warn', sink: (line) => process.stderr.write(`${line}\n`) });
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pinhole-bench-camera-'));
   try {
+    if (process.env.PINHOLE_BENCH_CAMERA === 'viewer') {
+      const shots = opts.quick ? 3 : 10;
+      return { camera: 'sim', cpus: os.cpus().length, switchWithViewer: await viewerOnly(dir, shots) };
+    }
     const seconds = opts.quick ? 1.5 : 6;
     const fan = [];
     for (const n of [1, 5, 10]) fan.push(await fanout(dir, n, seconds));
     const shots = opts.quick ? 3 : 10;
     const sw = await captureLag(dir, 'switch', shots);
     const sig = await captureLag(dir, 'signal', shots);
+    const viewer = await captureLag(dir, 'signal', shots, { viewer: true });
     const p50 = (r: Record<string, unknown>, k: string) => (r[k] as { p50: number }).p50;
     return {
       camera: 'sim (fake rpicam-vid/rpicam-still, modelled open/mode-switch/exposure delays)',
       cpus: os.cpus().length,
       previewFanout: fan,
-      captureLag: [sw, sig],
+      captureLag: [sw, sig, viewer],
       signalVsSwitch: {
         exposureDoneRatio: r2(p50(sig, 'triggerToExposureDoneMs') / p50(sw, 'triggerToExposureDoneMs')),
         durableRatio: r2(p50(sig, 'triggerToDurableMs') / p50(sw, 'triggerToDurableMs')),

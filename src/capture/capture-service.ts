@@ -146,7 +146,7 @@ export class CaptureService {
     }
     return () => {
       const i = this.waiting.findIndex((w) => w.kind === 'single');
-      const next = this.waiting.splice(i >= 0 ? i : 0, 1)[0];
+      const next = this.waiting.splice(Math.max(i, 0), 1)[0];
       if (next) next.resolve();
       else this.running = false;
     };

@@ -226,7 +226,8 @@ export interface AppliedOverride {
   value: unknown;
 }
 
-function hasPath(doc: unknown, segments: string[]): boolean {
+/** True when the parsed YAML document has a value at the dotted path (the owner wrote that key). */
+export function hasPath(doc: unknown, segments: string[]): boolean {
   let cur = doc;
   for (const s of segments) {
     if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, s)) return false;

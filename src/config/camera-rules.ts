@@ -1,3 +1,4 @@
+import { hasPath } from './board-profile.js';
 import { appName, BoostError, parseRpicamArgv, RPICAM_APPS } from './rpicam-cli.js';
 import type { PinholeConfig } from './schema.js';
 
@@ -13,7 +14,8 @@ export interface RuleIssue {
 
 /**
  * Options Pinhole puts on the camera command lines itself: repeating one makes Boost exit with "cannot be specified
- * more than once" (a crash loop), overriding one breaks the driver. The value says which key to use instead.
+ * more than once" (a crash loop), overriding one breaks the driver. The value names the key to use instead, or
+ * (after "nothing: ") why there is none.
  */
 export const MANAGED_OPTIONS: Readonly<Record<string, string>> = {
   output: 'nothing: Pinhole chooses the output files',
@@ -90,7 +92,7 @@ export function checkExtraArgs(extra: readonly string[]): RuleIssue[] {
           const use = MANAGED_OPTIONS[p.name];
           hits.set(
             p.index,
-            `${spelled} is set by Pinhole on the camera command line; ${use.startsWith('nothing') ? `there is ${use}` : `use ${use}`}`,
+            `${spelled} is set by Pinhole on the camera command line; ${use.startsWith('nothing: ') ? `remove it (${use.slice(9)})` : `use ${use}`}`,
           );
         } else if (Object.hasOwn(FORBIDDEN_OPTIONS, p.name)) {
           hits.set(p.index, `${spelled} cannot be used with Pinhole: ${FORBIDDEN_OPTIONS[p.name]}`);
@@ -137,15 +139,6 @@ export function derivedCaptureTimeoutMs(shutterUs: number): number {
   return Math.max(TIMING_DEFAULTS.captureTimeoutMs, 2 * Math.ceil(shutterUs / 1000) + TIMING_DEFAULTS.captureTimeoutMs);
 }
 
-function has(doc: unknown, segments: string[]): boolean {
-  let cur = doc;
-  for (const s of segments) {
-    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, s)) return false;
-    cur = (cur as Record<string, unknown>)[s];
-  }
-  return true;
-}
-
 /**
  * Fills `camera.frameTimeoutMs` and `camera.capture.timeoutMs` from the shutter when the file does not set them
  * (`raw` is the document before defaults), and reports explicit values too short for the shutter.
@@ -153,8 +146,8 @@ function has(doc: unknown, segments: string[]): boolean {
 export function applyCameraTiming(cfg: PinholeConfig, raw: unknown): RuleIssue[] {
   const shutterUs = cfg.camera.controls.shutterUs;
   const issues: RuleIssue[] = [];
-  const explicitFrame = has(raw, ['camera', 'frameTimeoutMs']);
-  const explicitCapture = has(raw, ['camera', 'capture', 'timeoutMs']);
+  const explicitFrame = hasPath(raw, ['camera', 'frameTimeoutMs']);
+  const explicitCapture = hasPath(raw, ['camera', 'capture', 'timeoutMs']);
   if (!explicitFrame) cfg.camera.frameTimeoutMs = derivedFrameTimeoutMs(shutterUs);
   if (!explicitCapture) cfg.camera.capture.timeoutMs = derivedCaptureTimeoutMs(shutterUs);
   if (shutterUs <= 0) return issues;

@@ -36,13 +36,13 @@ describe('kill -9 of the daemon during captures', () => {
     child.stdout.on('data', (d) => {
       out += d;
     });
-    await waitFor(() => (out.match(/^photo /gm) ?? []).length >= 2, 20_000, 'two photos');
+    await waitFor(() => (out.match(/^photo /gm) ?? []).length >= 2, 60_000, 'two photos');
     // Land the kill at some point inside the next capture.
     await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 400)));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     // The fakes notice their parent is gone and exit: no orphan holds the camera.
-    await waitFor(async () => (await cameraProcessesOf(dir)).length === 0, 5000, 'no orphan camera process');
+    await waitFor(async () => (await cameraProcessesOf(dir)).length === 0, 15_000, 'no orphan camera process');
 
     const { config } = await loadConfigFile(file);
     const env = { ...process.env };
@@ -58,9 +58,10 @@ describe('kill -9 of the daemon during captures', () => {
     }
     const leftovers = (await fs.readdir(comp.gallery.root)).filter((n) => n.startsWith('.pinhole-tmp-'));
     expect(leftovers).toEqual([]);
-    await waitFor(() => comp?.cameraStatus().state === 'streaming', 10_000, 'new daemon streams');
+    await waitFor(() => comp?.cameraStatus().state === 'streaming', 30_000, 'new daemon streams');
     expect(comp.cameraStatus().restarts).toBe(0);
     const next = await comp.captures.capture();
     expect(next.seq).toBeGreaterThan(Math.max(0, ...listed.map((r) => r.seq)));
-  });
+    // Two daemons' worth of process starts and 2 MP stills with sensor noise: minutes on a saturated 2-core machine.
+  }, 120_000);
 });

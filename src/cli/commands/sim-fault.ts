@@ -16,6 +16,8 @@ export const command: CliCommand = {
   hang-after:N   each camera process stops answering after N frames (the watchdog kills it)
   garbage        junk bytes and truncated frames in the MJPEG stream; stills are not JPEGs
   slow-start:MS  the camera takes MS milliseconds longer to start
+  cma:MB         the camera has MB of buffer memory: a 12 MP ZSL (~170 MB) fails to allocate and falls back
+  disk-full      every file the camera writes fails part-way ("failed to write file")
 The running camera process is restarted with the new mode; \`none\` clears it.`,
   allowPositionals: true,
   async run({ positionals }, ctx) {

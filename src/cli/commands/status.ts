@@ -35,6 +35,8 @@ function summary(name: string, s: unknown): string {
         `photos=${o.photos ?? 0}`,
         `viewers=${o.viewers ?? 0}`,
       ];
+      const zsl = obj(c.zsl);
+      if (zsl.mode) parts.push(`zsl=${zsl.mode}${zsl.bufferCount ? `/${zsl.bufferCount}` : ''}`);
       if (c.lastError) parts.push(`last error: ${String(c.lastError).split('\n')[0]}`);
       return parts.join(' ');
     }

@@ -212,7 +212,8 @@ export class RpicamCamera implements CameraDriver {
     if (o.mode === 'preview') {
       const frameMs = 1000 / this.cfg.preview.fps;
       info = await o.proc.stop({ polite: 'SIGINT', graceMs: 2 * frameMs + PREVIEW_STOP_MARGIN_MS, termGraceMs: 2000 });
-    } else if (o.mode === 'armed') {
+    } else if (o.mode === 'armed' || o.armed) {
+      // The armed process, or a burst's `--signal` process.
       info = await o.proc.stop({
         polite: 'SIGUSR2',
         graceMs: Math.min(ARMED_STOP_CAP_MS, 2 * this.stillFrameMs() + PREVIEW_STOP_MARGIN_MS),

@@ -138,7 +138,7 @@ describe('fake rpicam executables', () => {
     await setup({ PINHOLE_SIM_IMAGES: path.join(sharedDir, 'images') });
     const r = await run(
       fakeVid,
-      ['-t', '600', '--codec', 'mjpeg', '--width', '160', '--height', '120', '--framerate', '20', '-o', '-'],
+      ['-t', '2000', '--codec', 'mjpeg', '--width', '160', '--height', '120', '--framerate', '20', '-o', '-'],
       env,
     );
     expect(r.code).toBe(0);
@@ -157,7 +157,7 @@ describe('fake rpicam executables', () => {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     try {
-      await waitFor(async () => fs.readlink(path.join(dir, 'state', 'camera.lock')).catch(() => ''), 5000, 'lock');
+      await waitFor(async () => fs.readlink(path.join(dir, 'state', 'camera.lock')).catch(() => ''), 20_000, 'lock');
       const r = await run(fakeStill, ['--immediate', '-o', path.join(dir, 'x.jpg')], env);
       expect(r.code).toBe(255);
       expect(r.stderr).toMatch(/ERROR: \*\*\* failed to acquire camera .* \*\*\*/);
@@ -188,7 +188,7 @@ describe('fake rpicam executables', () => {
       p.stdout?.resume();
       const target = await waitFor(
         async () => fs.readlink(path.join(dir, 'state', 'camera.lock')).catch(() => ''),
-        5000,
+        20_000,
         'lock',
       );
       expect(target).toBe(String(p.pid));
@@ -212,13 +212,13 @@ describe('fake rpicam executables', () => {
     p.stderr.on('data', (d) => {
       err += d;
     });
-    await waitFor(() => err.includes('Viewfinder frame'), 5000, 'viewfinder');
+    await waitFor(() => err.includes('Viewfinder frame'), 20_000, 'viewfinder');
     for (let i = 0; i < 2; i++) {
       const before = (err.match(/Still capture image received/g) ?? []).length;
       p.kill('SIGUSR1');
-      await waitFor(() => (err.match(/Still capture image received/g) ?? []).length > before, 5000, 'capture');
+      await waitFor(() => (err.match(/Still capture image received/g) ?? []).length > before, 20_000, 'capture');
     }
-    await waitFor(async () => (await fs.readdir(dir)).filter((n) => n.startsWith('img')).length === 2, 5000, 'files');
+    await waitFor(async () => (await fs.readdir(dir)).filter((n) => n.startsWith('img')).length === 2, 20_000, 'files');
     p.kill('SIGUSR2');
     const code = await new Promise((r) => p.once('exit', r));
     expect(code).toBe(0);
@@ -269,7 +269,8 @@ describe('fake rpicam executables', () => {
     });
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toContain('unknown fault "wobble"');
-  });
+    // Seven app runs one after another: generous on a busy machine.
+  }, 90_000);
 
   it('hang-after:N ignores SIGTERM; the fake exits when its parent dies (no orphan after SIGKILL of the daemon)', async () => {
     await setup();
@@ -295,6 +296,6 @@ describe('fake rpicam executables', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(isAlive(pid)).toBe(true);
     sh.kill('SIGKILL');
-    await waitFor(() => !isAlive(pid), 5000, 'orphan exit');
+    await waitFor(() => !isAlive(pid), 15_000, 'orphan exit');
   });
 });

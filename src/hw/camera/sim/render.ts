@@ -32,22 +32,24 @@ export function handShake(seed: number, frame: number, width: number): Shake {
   };
 }
 
-// sRGB ↔ linear through tables: 256 entries one way, 4096 the other.
-const TO_LINEAR = Float32Array.from({ length: 256 }, (_, i) => {
-  const c = i / 255;
-  return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-});
+// sRGB ↔ linear through tables (256 entries one way, 4096 the other) and standard normal deviates by inverse
+// transform of a 64 K table: built on first use, so the preview-only rpicam-vid does not pay for them at start.
 const LIN_STEPS = 4096;
-const TO_SRGB = Uint8Array.from({ length: LIN_STEPS + 1 }, (_, i) => {
-  const l = i / LIN_STEPS;
-  const c = l <= 0.0031308 ? l * 12.92 : 1.055 * l ** (1 / 2.4) - 0.055;
-  return Math.max(0, Math.min(255, Math.round(c * 255)));
-});
+let tables: { toLinear: Float32Array; toSrgb: Uint8Array; gauss: Float32Array } | undefined;
 
-/** Standard normal deviates by inverse transform of a table (fast enough for 36 M samples per 12 MP frame). */
-const GAUSS = (() => {
+function noiseTables() {
+  if (tables) return tables;
+  const toLinear = Float32Array.from({ length: 256 }, (_, i) => {
+    const c = i / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  const toSrgb = Uint8Array.from({ length: LIN_STEPS + 1 }, (_, i) => {
+    const l = i / LIN_STEPS;
+    const c = l <= 0.0031308 ? l * 12.92 : 1.055 * l ** (1 / 2.4) - 0.055;
+    return Math.max(0, Math.min(255, Math.round(c * 255)));
+  });
   const n = 1 << 16;
-  const t = new Float32Array(n);
+  const gauss = new Float32Array(n);
   // Acklam's rational approximation of the normal quantile.
   const a = [
     -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239,
@@ -58,30 +60,24 @@ const GAUSS = (() => {
     2.938163982698783,
   ];
   const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const tail = (q: number) =>
+    (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+    ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
   for (let i = 0; i < n; i++) {
     const p = (i + 0.5) / n;
-    let x: number;
-    if (p < 0.02425) {
-      const q = Math.sqrt(-2 * Math.log(p));
-      x =
-        (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-    } else if (p > 1 - 0.02425) {
-      const q = Math.sqrt(-2 * Math.log(1 - p));
-      x =
-        -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-    } else {
+    if (p < 0.02425) gauss[i] = tail(Math.sqrt(-2 * Math.log(p)));
+    else if (p > 1 - 0.02425) gauss[i] = -tail(Math.sqrt(-2 * Math.log(1 - p)));
+    else {
       const q = p - 0.5;
       const r = q * q;
-      x =
+      gauss[i] =
         ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
         (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
     }
-    t[i] = x;
   }
-  return t;
-})();
+  tables = { toLinear, toSrgb, gauss };
+  return tables;
+}
 
 /**
  * Moves `src` (RGB, width×height) by the shake: inverse mapping about the centre, bilinear. The simulator warps the
@@ -136,6 +132,7 @@ export interface ExposureNoise {
  * read noise², so dark areas and high gains are noisier, as on a sensor. Each frame gets its own noise.
  */
 export function exposeAndAddNoise(rgb: Buffer, o: ExposureNoise): Buffer {
+  const { toLinear: TO_LINEAR, toSrgb: TO_SRGB, gauss: GAUSS } = noiseTables();
   const ePerUnit = NOISE.fullWellE / Math.max(1, o.gain);
   const readSigma = NOISE.readNoiseE / ePerUnit;
   const sigmaOf = Float32Array.from({ length: LIN_STEPS + 1 }, (_, i) =>
