@@ -104,7 +104,7 @@ export class App {
             bus: this.bus,
             // Passive: faces are drawn on a viewfinder someone watches; detection alone must not keep the preview
             // running (with strategy `signal` an idle camera waits armed for the shutter instead).
-            frames: { subscribe: (cb) => this.camera().frames.subscribe((f) => cb(f.data, f.at), { passive: true }) },
+            frames: { subscribe: (cb) => this.camera().frames.subscribe((f) => cb(f.data, f), { passive: true }) },
           }),
       },
       { name: 'analysis', optional: true, create: (cfg) => new AnalysisComponent({ config: cfg }) },

@@ -9,7 +9,7 @@ import type { DetectImageResult, YuNetDetector } from './yunet.js';
 
 /** The camera's preview frame hub (complete JPEGs; `at` = performance.now() when the frame arrived). */
 export interface FrameSource {
-  subscribe(cb: (jpeg: Buffer, at?: number) => void): () => void;
+  subscribe(cb: (jpeg: Buffer, frame?: { placeholder?: boolean; at?: number }) => void): () => void;
 }
 
 /**
@@ -112,7 +112,7 @@ export class LiveFaces implements Component {
       this.reason = errorMessage(e);
       log.warn('face detection unavailable', { reason: this.reason });
     }
-    this.unsubscribe = this.deps.frames.subscribe((jpeg, at) => this.onFrame(jpeg, at));
+    this.unsubscribe = this.deps.frames.subscribe((jpeg, frame) => this.onFrame(jpeg, frame?.at));
   }
 
   async stop(): Promise<void> {
