@@ -335,13 +335,7 @@ export async function decodeForAnalysis(
     const meta = await s.metadata();
     const width = meta.autoOrient?.width ?? meta.width ?? 0;
     const height = meta.autoOrient?.height ?? meta.height ?? 0;
-    const { data, info } = await s
-      .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true })
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    return { img: { data, width: info.width, height: info.height, channels: 3 }, width, height };
+    return { img: await rgbInside(s, maxSide), width, height };
   } catch (e) {
     const what = typeof input === 'string' ? input : 'image';
     throw new ValidationError(
@@ -350,4 +344,15 @@ export async function decodeForAnalysis(
       'bad-image',
     );
   }
+}
+
+/** A sharp pipeline's image downscaled (never up) to fit maxSide×maxSide, as 8-bit sRGB without alpha. */
+export async function rgbInside(s: sharp.Sharp, maxSide: number): Promise<RgbImage> {
+  const { data, info } = await s
+    .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true })
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: 3 };
 }

@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { rgbInside } from './analyzer.js';
 import type { PersonMask, RgbImage } from './types.js';
 
 /**
@@ -263,11 +264,5 @@ export async function guideImage(input: string | RgbImage, maxSide = GUIDE_SIDE)
     typeof input === 'string'
       ? sharp(input, { limitInputPixels: false })
       : sharp(input.data, { raw: { width: input.width, height: input.height, channels: 3 } });
-  const { data, info } = await s
-    .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true })
-    .removeAlpha()
-    .toColourspace('srgb')
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: 3 };
+  return rgbInside(s, maxSide);
 }

@@ -14,6 +14,7 @@ import { dirResolver } from '../models/resolver.js';
 import type { Face } from '../vision/face.js';
 import { loadFaceDetector } from '../vision/face-model.js';
 import { ort, type SessionOptions } from '../vision/onnx.js';
+import { median, ms, p90, r4 } from './detect.js';
 
 export interface StepResult {
   n: number;
@@ -46,20 +47,6 @@ export interface FacesBenchOptions {
   maxSide?: number;
   /** Size of the frames the mask and pose steps start from (the preview: 640×480). */
   frame?: { width: number; height: number };
-}
-
-const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
-const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
-
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function p90(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(0.9 * s.length))];
 }
 
 const step = (m: number[], inf?: number[]): StepResult => ({

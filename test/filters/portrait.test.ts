@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -169,26 +169,11 @@ describe('portrait: background blur with the person mask', () => {
     const big = path.join(t.dir, 'big.jpg');
     await sharp(composite).resize(4056, 3040, { fit: 'fill' }).jpeg({ quality: 90 }).toFile(big);
     const out = path.join(t.dir, 'big-out.jpg');
-    const r = spawnSync(
-      '/usr/bin/time',
-      [
-        '-v',
-        process.execPath,
-        path.join(h.repoRoot, 'dist/src/cli/main.js'),
-        'filter',
-        'portrait',
-        big,
-        out,
-        '--models',
-        h.modelsDir,
-      ],
-      { encoding: 'utf8', env: { ...process.env, PINHOLE_LOG_LEVEL: 'warn' } },
-    );
+    const r = h.filterPeakRss('portrait', big, out);
     expect(r.status, r.stderr).toBe(0);
-    const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1]);
-    console.log(`pinhole filter portrait 4056x3040: max RSS ${(kb / 1024).toFixed(0)} MB`);
-    expect(kb).toBeGreaterThan(0);
-    expect(kb / 1024).toBeLessThanOrEqual(256);
+    console.log(`pinhole filter portrait 4056x3040: max RSS ${r.mb.toFixed(0)} MB`);
+    expect(r.mb).toBeGreaterThan(0);
+    expect(r.mb).toBeLessThanOrEqual(256);
     const meta = await sharp(out).metadata();
     expect([meta.width, meta.height]).toEqual([4056, 3040]);
   }, 600_000);
