@@ -30,6 +30,8 @@ export const PAYLOAD = [
   'dist/web-ui',
   'models/manifest.json',
   'models/README.md',
+  // The models Pinhole ships itself (no upstream ONNX address), with their license texts.
+  'models/seed',
   'systemd',
   'scripts/install.sh',
   'scripts/sim-bin',

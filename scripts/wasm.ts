@@ -1,5 +1,5 @@
 /**
- * `npm run wasm`: compiles the WebAssembly text sources under src/vision/wasm/ into the generated TypeScript modules
+ * `npm run wasm`: compiles the WebAssembly text sources (src/vision/wasm/, src/analysis/wasm/) into the generated TypeScript modules
  * beside them (the bytes as base64), so the product needs no compiler at run time. `--check` exits 1 when a
  * generated module is out of date (test/vision/tensor.test.ts runs it the same way).
  */
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import wabt from 'wabt';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SOURCES = ['src/vision/wasm/nchw-fill.wat'];
+const SOURCES = ['src/vision/wasm/nchw-fill.wat', 'src/analysis/wasm/stretch.wat'];
 
 async function compileWat(file: string): Promise<Uint8Array> {
   const w = await wabt();

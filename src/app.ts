@@ -1,7 +1,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { AnalysisComponent } from './analysis/component.js';
+import { modesFactory, peopleFactory } from './app-faces.js';
 import { CameraComponent } from './capture/camera-component.js';
 import type { CaptureResult } from './capture/capture-service.js';
+import type { ModesComponent } from './capture/modes-component.js';
 import type { Component } from './component.js';
 import type { PinholeConfig } from './config/schema.js';
 import type { ConfigStore } from './config/store.js';
@@ -76,6 +79,12 @@ export class App {
     return f;
   }
 
+  modes(): ModesComponent {
+    const m = this.lifecycle.get<ModesComponent>('modes');
+    if (!m) throw new UnavailableError('the capture modes are not running', 'modes-stopped');
+    return m;
+  }
+
   gpio(): GpioComponent | undefined {
     return this.lifecycle.get<GpioComponent>('gpio');
   }
@@ -99,6 +108,7 @@ export class App {
             frames: { subscribe: (cb) => this.camera().frames.subscribe((f) => cb(f.data, f), { passive: true }) },
           }),
       },
+      { name: 'analysis', optional: true, create: (cfg) => new AnalysisComponent({ config: cfg }) },
       {
         name: 'filters',
         optional: true,
@@ -135,6 +145,8 @@ export class App {
           });
         },
       },
+      modesFactory(this, this.bus),
+      peopleFactory(this, this.bus),
       {
         name: 'gpio',
         optional: true,
@@ -214,6 +226,9 @@ export class App {
       },
       // Only called by GpioComponent for real Pi backends; sim and none only log it.
       shutdown: () => requestPoweroff(),
+      smileShutter: () => this.modes().arm('smile-shutter', 'button'),
+      gestureShutter: () => this.modes().arm('gesture-shutter', 'button'),
+      bestShot: () => this.modes().takeBestShot('button'),
     };
   }
 
@@ -233,12 +248,16 @@ export class App {
     const file = gallery.filePath(id);
     const result = await faces.detectPhoto(file);
     if (!result) return;
+    // expressions go into the sidecar; descriptors never do (People keeps them in its own store)
+    const analysis = this.lifecycle.get<AnalysisComponent>('analysis');
+    const expressions = await analysis?.sidecarExpressions(file, result.faces);
     await gallery.update(id, {
       faces: {
         detector: this.store.config.vision.faces.model,
         width: result.width,
         height: result.height,
-        items: result.faces,
+        items: expressions?.items ?? result.faces,
+        ...(expressions?.analysis ? { analysis: expressions.analysis } : {}),
       },
     });
     if (result.faces.length === 0) return;
@@ -257,6 +276,12 @@ export class App {
         );
         await this.lifecycle.get<FilterJobs>('filters')?.onCaptured(p.id);
       }),
+      // A best-shot alternate promoted: the photo shows other faces now.
+      this.bus.on('photo.replaced', (p) =>
+        this.recordFaces(p.id).catch((e: unknown) =>
+          log.warn('face detection of the photo failed', { id: p.id, error: errorMessage(e) }),
+        ),
+      ),
     );
   }
 

@@ -14,8 +14,9 @@ import type { PhotoRecord as StorePhoto } from './store/types.js';
 import { diskSpace, loadAvg, type PowerActions, type SystemProbe } from './system/status.js';
 import { NotFoundError } from './util/errors.js';
 import type { JobRecord, PhotoRecord, WebEvent, WebServices } from './web/services.js';
+import { modesWebService, peopleWebService } from './web-services-faces.js';
 
-function toWebPhoto(p: StorePhoto): PhotoRecord {
+export function toWebPhoto(p: StorePhoto): PhotoRecord {
   const m = p.meta;
   return {
     id: p.id,
@@ -27,6 +28,7 @@ function toWebPhoto(p: StorePhoto): PhotoRecord {
     source: m.source,
     lag: m.lag,
     faces: m.faces,
+    ...(m.bestShot ? { bestShot: m.bestShot } : {}),
     variants: Object.entries(m.variants ?? {}).map(([name, v]) => ({ name, ...v })),
   };
 }
@@ -232,6 +234,9 @@ export function createWebServices(
       setTime: (ms) => power.setTime(ms),
     },
 
+    modes: modesWebService(app, bus, toWebPhoto),
+    people: peopleWebService(app, toWebPhoto),
+
     events: {
       subscribe(listener) {
         const send = (e: WebEvent) => listener(e);
@@ -255,6 +260,8 @@ export function createWebServices(
           bus.on('camera.state', (s) => send({ type: 'camera', data: s })),
           bus.on('photo.captured', (p) => send({ type: 'capture', data: { phase: 'done', photoId: p.id } })),
           bus.on('look.selected', (l) => send({ type: 'status', data: l })),
+          bus.on('capture.mode', (m) => send({ type: 'mode', data: m })),
+          bus.on('people.changed', (c) => send({ type: 'people', data: c })),
         ];
         return () => {
           for (const off of offs) off();

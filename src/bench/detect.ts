@@ -27,16 +27,16 @@ export interface DetectBenchOptions extends Partial<Pick<SessionOptions, 'optimi
   runs: number;
 }
 
-const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
-const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
+export const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+export const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function p90(xs: number[]): number {
+export function p90(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(0.9 * s.length))];
 }

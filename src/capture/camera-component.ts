@@ -131,8 +131,12 @@ export class CameraComponent implements Component {
   async reconfigure(next: PinholeConfig, prev: PinholeConfig): Promise<'applied' | 'restart'> {
     if (next.dataDir !== prev.dataDir) return 'restart';
     this.cfg = next;
+    // Keys read at each use (busy policy, capture modes) do not restart the camera.
     const strip = (c: PinholeConfig['camera']) =>
-      JSON.stringify({ ...c, capture: { ...c.capture, busyPolicy: null, queueLimit: null } });
+      JSON.stringify({
+        ...c,
+        capture: { ...c.capture, busyPolicy: null, queueLimit: null, smile: null, bestShot: null, gesture: null },
+      });
     if (strip(next.camera) !== strip(prev.camera)) {
       log.info('camera settings changed, restarting the camera');
       this.offStatus?.();

@@ -28,6 +28,8 @@ export type BeforeCommitHook = (jpegPath: string, meta: PhotoMeta) => Promise<vo
 export interface CaptureRequest {
   /** Who asked: 'button', 'web', 'cli' (stored in the sidecar). */
   source?: string;
+  /** Extra sidecar keys (a capture mode's record, e.g. best shot's score breakdown). */
+  meta?: Record<string, unknown>;
 }
 
 export interface CaptureResult {
@@ -175,6 +177,30 @@ export class CaptureService {
     );
   }
 
+  /**
+   * Stores a JPEG the camera already took (best shot's chosen burst frame) as a new photo, exactly like a capture:
+   * EXIF, sidecar (with `req.meta`), thumbnail, atomic commit, `photo.captured`. Not queued behind captures: the
+   * camera is not involved. `lag` is the frame's own timing after `trigger`.
+   */
+  async importFrame(
+    file: string,
+    req: CaptureRequest,
+    lag: Omit<ShutterLag, 'durableMs'>,
+    trigger: number,
+  ): Promise<CaptureResult> {
+    const capturedAt = this.deps.now?.() ?? new Date();
+    const pending = await this.deps.store.reserve();
+    try {
+      await fs.copyFile(file, pending.rawPath);
+    } catch (e) {
+      await this.deps.store.abort(pending);
+      throw diskFullAsStorageError(e);
+    }
+    return this.commit(pending, trigger, capturedAt, req.source, { ...lag }, {}, req.meta).catch((e: unknown) => {
+      throw diskFullAsStorageError(e);
+    });
+  }
+
   private async run(trigger: number, req: CaptureRequest): Promise<CaptureResult> {
     const { store, camera } = this.deps;
     const capturedAt = this.deps.now?.() ?? new Date();
@@ -186,12 +212,20 @@ export class CaptureService {
       await store.abort(pending);
       throw await this.cameraOrStorage(e, STILL_ESTIMATE_MB);
     }
-    return this.commit(pending, trigger, capturedAt, req.source, {
-      strategy: timing.strategy,
-      commandIssuedMs: round(timing.commandIssuedAt - trigger),
-      exposureDoneMs: round(timing.exposureDoneAt - trigger),
-      writtenMs: round(timing.writtenAt - trigger),
-    });
+    return this.commit(
+      pending,
+      trigger,
+      capturedAt,
+      req.source,
+      {
+        strategy: timing.strategy,
+        commandIssuedMs: round(timing.commandIssuedAt - trigger),
+        exposureDoneMs: round(timing.exposureDoneAt - trigger),
+        writtenMs: round(timing.writtenAt - trigger),
+      },
+      {},
+      req.meta,
+    );
   }
 
   private async commit(
@@ -201,6 +235,8 @@ export class CaptureService {
     source: string | undefined,
     lag: ShutterLag,
     extra: Record<string, unknown> = {},
+    /** Extra top-level sidecar keys (a capture mode's record), in place before `photo.captured`. */
+    meta: Record<string, unknown> = {},
   ): Promise<CaptureResult> {
     const { store } = this.deps;
     const cfg = this.deps.config();
@@ -229,13 +265,13 @@ export class CaptureService {
       beforeCommit: this.hooks.size ? (p, m) => this.runHooks(p, m) : undefined,
     });
     lag.durableMs = round(committed.durableAt - trigger);
-    const meta = await store.update(committed.id, { lag });
+    const stored = await store.update(committed.id, { ...meta, lag });
     const record: PhotoRecord = {
       id: committed.id,
       seq: committed.seq,
       path: committed.path,
       thumbPath: committed.thumbPath,
-      meta,
+      meta: stored,
     };
     log.info('photo captured', {
       id: record.id,
@@ -251,8 +287,8 @@ export class CaptureService {
       seq: record.seq,
       path: record.path,
       thumbPath: record.thumbPath,
-      width: meta.width,
-      height: meta.height,
+      width: stored.width,
+      height: stored.height,
       lag,
     };
   }

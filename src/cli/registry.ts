@@ -1,4 +1,5 @@
 import { command as benchDetect } from './commands/bench-detect.js';
+import { command as benchFaces } from './commands/bench-faces.js';
 import { command as capture } from './commands/capture.js';
 import {
   checkCommand as configCheck,
@@ -7,11 +8,18 @@ import {
 } from './commands/config.js';
 import { command as detect } from './commands/detect.js';
 import { command as doctor } from './commands/doctor.js';
+import { command as faces } from './commands/faces.js';
 import { command as filter } from './commands/filter.js';
+import { command as mode } from './commands/mode.js';
 import { command as modelsInstall } from './commands/models-install.js';
 import { command as modelsList } from './commands/models-list.js';
 import { command as modelsVerify } from './commands/models-verify.js';
 import { command as passwd } from './commands/passwd.js';
+import {
+  disableCommand as peopleDisable,
+  enableCommand as peopleEnable,
+  statusCommand as peopleStatus,
+} from './commands/people.js';
 import { command as run } from './commands/run.js';
 import { command as simFault } from './commands/sim-fault.js';
 import { command as simPress } from './commands/sim-press.js';
@@ -33,7 +41,13 @@ export const commands: CliCommand[] = [
   modelsVerify,
   modelsList,
   detect,
+  faces,
   benchDetect,
+  benchFaces,
   filter,
   passwd,
+  mode,
+  peopleStatus,
+  peopleEnable,
+  peopleDisable,
 ];

@@ -30,6 +30,8 @@ export interface ProfileOverrides {
   'camera.preview.fps'?: number;
   'filters.workers'?: number;
   'filters.tileSize'?: number;
+  'vision.analysis.maxSessions'?: number;
+  'vision.analysis.maskModel'?: 'selfie_seg' | 'selfie_seg_landscape';
 }
 
 export interface BoardProfile {
@@ -54,6 +56,17 @@ export interface BoardPaths {
 }
 
 export const DEFAULT_BOARD_PATHS: BoardPaths = { model: '/proc/device-tree/model', meminfo: '/proc/meminfo' };
+
+/**
+ * Where the daemon reads the board from. Tests and benchmarks force a profile by pointing PINHOLE_BOARD_MODEL and
+ * PINHOLE_BOARD_MEMINFO at files standing in for /proc/device-tree/model and /proc/meminfo (e.g. a Zero 2 W).
+ */
+export function boardPathsFromEnv(env: NodeJS.ProcessEnv = process.env): BoardPaths {
+  return {
+    model: env.PINHOLE_BOARD_MODEL || DEFAULT_BOARD_PATHS.model,
+    meminfo: env.PINHOLE_BOARD_MEMINFO || DEFAULT_BOARD_PATHS.meminfo,
+  };
+}
 
 /** Below this, a board gets the 512 MB settings whatever its model (a 3 A+, or a Pi 4 with most RAM taken by gpu_mem). */
 export const LOW_MEMORY_MB = 700;
@@ -89,7 +102,7 @@ async function readOptional(file: string): Promise<string | null> {
   }
 }
 
-export async function detectBoard(paths: BoardPaths = DEFAULT_BOARD_PATHS): Promise<BoardInfo> {
+export async function detectBoard(paths: BoardPaths = boardPathsFromEnv()): Promise<BoardInfo> {
   // The device-tree string ends with a NUL byte.
   const raw = await readOptional(paths.model);
   const model = raw === null ? null : raw.replace(/\0/g, '').trim() || null;
@@ -98,6 +111,14 @@ export async function detectBoard(paths: BoardPaths = DEFAULT_BOARD_PATHS): Prom
 }
 
 const SMALL_SHARP = { memory: 16, files: 0, items: 20 };
+/**
+ * 512 MB boards: at most two analysis models resident (all five took a process from 84 to 198 MB, MANIFEST) and the
+ * smaller person-mask grid.
+ */
+const SMALL_ANALYSIS = {
+  'vision.analysis.maxSessions': 2,
+  'vision.analysis.maskModel': 'selfie_seg_landscape',
+} as const;
 
 export function profileFor(board: BoardInfo): BoardProfile {
   const notes: string[] = [];
@@ -122,6 +143,7 @@ export function profileFor(board: BoardInfo): BoardProfile {
         'camera.preview.fps': 10,
         'filters.workers': 1,
         'filters.tileSize': 128,
+        ...SMALL_ANALYSIS,
       };
       runtime = { liveFilters: 'none', sharpCache: SMALL_SHARP, sharpConcurrency: 1 };
       break;
@@ -135,6 +157,7 @@ export function profileFor(board: BoardInfo): BoardProfile {
         'camera.preview.fps': 12,
         'filters.workers': 1,
         'filters.tileSize': 192,
+        ...SMALL_ANALYSIS,
       };
       runtime = { liveFilters: 'none', sharpCache: { memory: 32, files: 0, items: 50 }, sharpConcurrency: 1 };
       break;
@@ -188,6 +211,7 @@ export function profileFor(board: BoardInfo): BoardProfile {
       'vision.memArena': false,
       'filters.workers': 1,
       'filters.tileSize': 128,
+      ...SMALL_ANALYSIS,
     };
     runtime = { ...runtime, liveFilters: 'none', sharpCache: SMALL_SHARP, sharpConcurrency: 1 };
   } else if (onPi && board.memTotalMB !== null && board.memTotalMB < 1536 && overrides['vision.memArena']) {
@@ -281,7 +305,7 @@ export function zslPlan(board: BoardInfo, capture: { zsl: 'auto' | 'on' | 'off';
 }
 
 /** detectBoard() for code that runs before anything is awaited (the camera component builds its driver at once). */
-export function detectBoardSync(paths: BoardPaths = DEFAULT_BOARD_PATHS): BoardInfo {
+export function detectBoardSync(paths: BoardPaths = boardPathsFromEnv()): BoardInfo {
   const read = (f: string) => {
     try {
       return readFileSync(f, 'utf8');

@@ -15,6 +15,8 @@ export interface PipelineDeps {
   limits: { maxInputMegapixels: number; maxOutputMegapixels: number; tileSize: number };
   /** Where intermediate `.v` files go (same disk as the output is best; never the repo). */
   workDir: string;
+  /** The portrait filter's person segmentation model (vision.analysis.maskModel). */
+  personMaskModel?: string;
 }
 
 export interface RunOptions {
@@ -85,6 +87,7 @@ export async function runPipeline(
         maxOutputMegapixels: deps.limits.maxOutputMegapixels,
         tempFile,
         onRunMs: opts.onRunMs,
+        personMaskModel: deps.personMaskModel,
       };
       await filter.apply(current, next, params, ctx);
       await fs.rm(current, { force: true });

@@ -30,5 +30,6 @@ export function filterDepsFromConfig(
       tileSize: config.filters.tileSize,
     },
     workDir: opts.workDir,
+    personMaskModel: config.vision.analysis.maskModel,
   };
 }

@@ -42,6 +42,8 @@ export interface FilterContext {
   tempFile: (suffix: string) => string;
   /** Sum of model run() times, for the bench. */
   onRunMs?: (ms: number) => void;
+  /** Manifest name of the person segmentation model (vision.analysis.maskModel); default selfie_seg. */
+  personMaskModel?: string;
 }
 
 export interface FilterDef {

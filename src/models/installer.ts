@@ -6,11 +6,15 @@ import type { Readable } from 'node:stream';
 import { commitFile, tempPathFor } from '../util/atomic-write.js';
 import { errorMessage } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
-import { type Manifest, type ModelEntry, modelStatus, sha256File } from './manifest.js';
+import { bundledPath, type Manifest, type ModelEntry, modelStatus, sha256File } from './manifest.js';
 
 const log = createLogger('models.install');
 
-export type InstallAction = 'installed' | 'unchanged' | 'failed';
+/**
+ * `bundled`: a model Pinhole ships itself (no upstream ONNX address) that models.dir does not hold: it is used from
+ * where the app ships it, so nothing needs copying and it counts as a success.
+ */
+export type InstallAction = 'installed' | 'unchanged' | 'bundled' | 'failed';
 
 export interface InstallResult {
   name: string;
@@ -56,19 +60,28 @@ async function installOne(
 ): Promise<InstallResult> {
   const base = { name: entry.name, file: entry.file };
   const target = path.join(opts.dir, entry.file);
-  if ((await modelStatus(entry, opts.dir, { verify: true })).state === 'verified')
-    return { ...base, action: 'unchanged' };
+  const status = await modelStatus(entry, opts.dir, { verify: true });
+  if (status.state === 'verified') {
+    if (status.source !== 'bundled') return { ...base, action: 'unchanged' };
+    // a bundled model works from where it ships; a copy is installed only when --from DIR holds one
+    if (!index?.has(entry.sha256)) return { ...base, action: 'bundled', source: status.path };
+  }
   try {
     let source: string;
     let stream: Readable;
-    if (index) {
-      const found = index.get(entry.sha256);
-      if (!found) throw new Error(`no file with sha256 ${entry.sha256.slice(0, 12)}… in ${opts.from}`);
+    const found = index?.get(entry.sha256) ?? (await verifiedBundle(entry));
+    if (found) {
+      // from DIR, or — for a bundled model whose copy in models.dir is damaged — from the copy Pinhole ships
       source = found;
       stream = createReadStream(found);
-    } else {
+    } else if (index) {
+      throw new Error(`no file with sha256 ${entry.sha256.slice(0, 12)}… in ${opts.from}`);
+    } else if (entry.url) {
       source = entry.url;
       stream = await (opts.download ?? httpsDownload)(entry.url);
+    } else {
+      // bundled, and the shipped copy is missing or corrupt: there is nowhere to download it from
+      throw new Error(status.reason ?? `${entry.name} is bundled with Pinhole and its copy is unusable`);
     }
     await writeVerified(target, stream, entry);
     log.debug('installed', { model: entry.name, source });
@@ -77,6 +90,14 @@ async function installOne(
     log.debug('install failed', { model: entry.name, error: e });
     return { ...base, action: 'failed', error: errorMessage(e) };
   }
+}
+
+/** The shipped copy of a bundled model when it is intact. */
+async function verifiedBundle(entry: ModelEntry): Promise<string | undefined> {
+  const own = bundledPath(entry);
+  if (!own) return undefined;
+  const st = await fs.stat(own).catch(() => undefined);
+  return st?.size === entry.size && (await sha256File(own)) === entry.sha256 ? own : undefined;
 }
 
 /**

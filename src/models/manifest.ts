@@ -4,7 +4,14 @@ import path from 'node:path';
 import { appRoot } from '../config/locate.js';
 import { NotFoundError, ValidationError } from '../util/errors.js';
 
-export type ModelKind = 'face-detection' | 'denoise' | 'upscale';
+export type ModelKind =
+  | 'face-detection'
+  | 'denoise'
+  | 'upscale'
+  | 'expression'
+  | 'face-descriptor'
+  | 'person-mask'
+  | 'pose';
 
 export interface ModelEntry {
   name: string;
@@ -12,7 +19,13 @@ export interface ModelEntry {
   file: string;
   kind: ModelKind;
   description: string;
-  url: string;
+  /** Upstream download address (https). Absent for the project's own bundled files. */
+  url?: string;
+  /**
+   * Path of a copy shipped with Pinhole, relative to the manifest's folder (`seed/x.onnx`): conversions with no
+   * upstream ONNX address. Used in place when models.dir has no copy of its own.
+   */
+  bundled?: string;
   sha256: string;
   size: number;
   license: string;
@@ -50,9 +63,15 @@ function validateManifest(m: Manifest, file: string): void {
   if (!m || !Array.isArray(m.models)) bad('no "models" array');
   const seen = new Set<string>();
   for (const e of m.models) {
-    for (const key of ['name', 'file', 'kind', 'url', 'sha256', 'license'] as const) {
+    for (const key of ['name', 'file', 'kind', 'sha256', 'license'] as const) {
       if (typeof e[key] !== 'string' || e[key].length === 0) bad(`model ${e.name ?? '?'}: "${key}" missing`);
     }
+    if (typeof e.url !== 'string' && typeof e.bundled !== 'string') bad(`model ${e.name}: needs "url" or "bundled"`);
+    if (
+      e.bundled !== undefined &&
+      (typeof e.bundled !== 'string' || path.isAbsolute(e.bundled) || e.bundled.split(/[\\/]/).includes('..'))
+    )
+      bad(`model ${e.name}: "bundled" must be a relative path inside the models folder`);
     if (!/^[0-9a-f]{64}$/.test(e.sha256)) bad(`model ${e.name}: sha256 is not 64 hex digits`);
     if (!Number.isInteger(e.size) || e.size <= 0) bad(`model ${e.name}: bad size`);
     if (path.basename(e.file) !== e.file) bad(`model ${e.name}: file must be a plain file name`);
@@ -61,6 +80,11 @@ function validateManifest(m: Manifest, file: string): void {
       seen.add(n);
     }
   }
+}
+
+/** Where the copy of a bundled model ships (models/<bundled> beside the manifest), or undefined. */
+export function bundledPath(entry: ModelEntry): string | undefined {
+  return entry.bundled ? path.join(path.dirname(manifestPath()), entry.bundled) : undefined;
 }
 
 export function findModel(manifest: Manifest, name: string): ModelEntry | undefined {
@@ -110,6 +134,8 @@ export interface ModelStatus {
   state: ModelState;
   /** Why the model is missing or corrupt, in words for `pinhole status` / doctor. */
   reason?: string;
+  /** `bundled`: the copy shipped with Pinhole is used (models.dir has none of its own). */
+  source?: 'installed' | 'bundled';
 }
 
 /**
@@ -121,16 +147,34 @@ export async function modelStatus(
   dir: string,
   opts: { verify?: boolean } = {},
 ): Promise<ModelStatus> {
-  const file = path.join(dir, entry.file);
+  const installed = await fileStatus(entry, path.join(dir, entry.file), opts);
+  const bundled = bundledPath(entry);
+  // A copy in models.dir is authoritative (a corrupt one is reported, not silently replaced); without one, a
+  // bundled model is used from where the app ships it.
+  if (installed.state !== 'missing' || !bundled) {
+    if (installed.state === 'missing' && installed.reason?.endsWith(' not found'))
+      installed.reason = `not installed in ${dir} (run: pinhole models install)`;
+    return { ...installed, ...(bundled ? { source: 'installed' as const } : {}) };
+  }
+  const own = await fileStatus(entry, bundled, opts);
+  if (own.state === 'missing')
+    own.reason = `not in ${dir}, and the copy bundled with Pinhole (${bundled}) is missing (reinstall Pinhole)`;
+  else if (own.state === 'corrupt') own.reason = `bundled copy: ${own.reason} (reinstall Pinhole)`;
+  return { ...own, source: 'bundled' };
+}
+
+async function fileStatus(entry: ModelEntry, file: string, opts: { verify?: boolean }): Promise<ModelStatus> {
   const base = { name: entry.name, file: entry.file, path: file };
   let st: import('node:fs').Stats;
   try {
     st = await fs.stat(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT' ? `not installed in ${dir} (run: pinhole models install)` : `cannot read ${file}: ${code}`;
-    return { ...base, state: 'missing', reason };
+    return {
+      ...base,
+      state: 'missing',
+      reason: code === 'ENOENT' ? `${file} not found` : `cannot read ${file}: ${code}`,
+    };
   }
   if (!st.isFile()) return { ...base, state: 'corrupt', reason: `${file} is not a regular file` };
   if (st.size !== entry.size) {

@@ -118,6 +118,15 @@ export class GalleryStore implements GalleryReader, GalleryWriter {
     return this.order.length;
   }
 
+  /** Every photo id, newest first. */
+  idsNewestFirst(): string[] {
+    return [...this.order].reverse();
+  }
+
+  has(id: string): boolean {
+    return this.index.has(id);
+  }
+
   // ---- checks ------------------------------------------------------------------------------------------------
 
   async health(): Promise<StorageHealth> {
@@ -342,6 +351,77 @@ export class GalleryStore implements GalleryReader, GalleryWriter {
     await fs.rm(file, { force: true });
   }
 
+  /**
+   * Makes variant `name` the photo's original (best shot: an alternate promoted) and keeps the old original as
+   * variant `keepAs`; the thumbnail follows. Power-cut safe: the old original is first copied to `keepAs`, then the
+   * sidecar is written with the outcome and a `promoting` mark, then the files are swapped and the mark cleared; a
+   * start that finds the mark finishes the swap (finishPromotion). No frame is lost at any point.
+   */
+  async promoteVariant(
+    id: string,
+    name: string,
+    keep: { name: string; recipe: unknown },
+    patch: Partial<PhotoMeta> = {},
+  ): Promise<PhotoMeta> {
+    const keepAs = keep.name;
+    const from = this.variantPath(id, name);
+    const keepFile = this.variantPath(id, keepAs);
+    if (!(name in this.get(id).meta.variants)) throw new NotFoundError(`photo ${id} has no variant "${name}"`);
+    if (keepAs in this.get(id).meta.variants)
+      throw new ValidationError(`photo ${id} already has a variant "${keepAs}"`);
+    await this.assertCanWrite();
+    return this.lockFor(id).run(async () => {
+      const cur = this.index.get(id) as PhotoMeta;
+      const dir = path.join(this.root, id);
+      const original = await fs.readFile(path.join(dir, PHOTO));
+      const info = await sharp(from).metadata();
+      await writeFileAtomic(keepFile, original);
+      const variants = { ...cur.variants };
+      delete variants[name];
+      variants[keepAs] = { recipe: keep.recipe, createdAt: new Date().toISOString(), bytes: original.length };
+      const { id: _i, seq: _s, ...rest } = patch;
+      const marked: PhotoMeta = {
+        ...cur,
+        ...rest,
+        id: cur.id,
+        seq: cur.seq,
+        width: info.width ?? cur.width,
+        height: info.height ?? cur.height,
+        variants,
+        promoting: { from: name },
+      };
+      await writeFileAtomic(path.join(dir, META), JSON.stringify(marked, null, 2));
+      const meta = await this.finishPromotion(dir, marked);
+      this.index.set(id, meta);
+      return meta;
+    });
+  }
+
+  /** The second half of promoteVariant, also run at start for a photo whose sidecar still has the mark. */
+  private async finishPromotion(dir: string, meta: PhotoMeta): Promise<PhotoMeta> {
+    const { from } = meta.promoting as { from: string };
+    checkVariantName(from);
+    const src = path.join(dir, VARIANTS, `${from}.jpg`);
+    let promoted: Buffer | undefined;
+    try {
+      promoted = await fs.readFile(src);
+    } catch {
+      // already swapped before the cut: photo.jpg holds the promoted frame
+    }
+    if (promoted) await writeFileAtomic(path.join(dir, PHOTO), promoted);
+    const size = this.opts.storage().thumbnailSize;
+    const photo = path.join(dir, PHOTO);
+    await writeFileAtomic(
+      path.join(dir, THUMB),
+      await sharp(photo).rotate().resize(size, size, { fit: 'inside' }).jpeg({ quality: 80 }).toBuffer(),
+    );
+    await fs.rm(src, { force: true });
+    const { promoting: _p, ...rest } = meta;
+    const done: PhotoMeta = { ...rest, bytes: (await fs.stat(photo)).size } as PhotoMeta;
+    await writeFileAtomic(path.join(dir, META), JSON.stringify(done, null, 2));
+    return done;
+  }
+
   private lockFor(id: string): Mutex {
     let m = this.metaLocks.get(id);
     if (!m) {
@@ -399,7 +479,7 @@ export class GalleryStore implements GalleryReader, GalleryWriter {
         }
         if (meta.id !== id || !Number.isInteger(meta.seq)) throw new Error('sidecar does not match its folder');
         meta.variants ??= {};
-        this.index.set(id, meta);
+        this.index.set(id, meta.promoting ? await this.finishPromotion(dir, meta) : meta);
       } catch (e) {
         // Incomplete or damaged: never listed. Kept on disk for a human to look at, not deleted blindly.
         log.warn('skipping an incomplete photo folder', { id, error: errorMessage(e) });

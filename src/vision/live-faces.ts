@@ -8,10 +8,17 @@ import { RateGovernor, type RateStatus } from './rate-governor.js';
 import { type FaceDetector, ThreadedDetector } from './thread/threaded-detector.js';
 import type { DetectImageResult } from './yunet.js';
 
-/** The camera's preview frame hub (complete JPEGs; placeholder frames stand in while the camera is away). */
+/** The camera's preview frame hub (complete JPEGs; placeholder frames stand in while the camera is away; `at` =
+ *  performance.now() when the frame arrived). */
 export interface FrameSource {
-  subscribe(cb: (jpeg: Buffer, frame?: { placeholder?: boolean }) => void): () => void;
+  subscribe(cb: (jpeg: Buffer, frame?: { placeholder?: boolean; at?: number }) => void): () => void;
 }
+
+/**
+ * An extra step on live frames after detection (the smile shutter's expressions): gets the frame and its faces,
+ * returns the faces with extra fields (e.g. `smile`). While one is set, frames are analysed even with live boxes off.
+ */
+export type FrameAnalysis = (jpeg: Buffer, result: DetectImageResult) => Promise<Face[]>;
 
 export interface FacesEvent {
   /** Size of the frame the boxes refer to. */
@@ -20,6 +27,10 @@ export interface FacesEvent {
   faces: Face[];
   /** Epoch ms when the frame's detection finished. */
   at: number;
+  /** performance.now() when the preview frame arrived (capture-mode latency is measured from it). */
+  frameAt?: number;
+  /** Set when a FrameAnalysis ran on this frame (the faces carry its fields). */
+  analysed?: boolean;
 }
 
 declare module '../events.js' {
@@ -105,6 +116,7 @@ export class LiveFaces implements Component {
   private inFlight?: Promise<void>;
   private lastStart = Number.NEGATIVE_INFINITY;
   private stats = { processed: 0, dropped: 0, failed: 0, lastMs: undefined as number | undefined };
+  private analysis?: FrameAnalysis;
   private readonly now: () => number;
 
   constructor(private readonly deps: LiveFacesDeps) {
@@ -129,7 +141,9 @@ export class LiveFaces implements Component {
       this.reason = errorMessage(e);
       log.warn('face detection unavailable', { reason: this.reason });
     }
-    this.unsubscribe = this.deps.frames.subscribe((jpeg, frame) => this.onFrame(jpeg, frame?.placeholder === true));
+    this.unsubscribe = this.deps.frames.subscribe((jpeg, frame) =>
+      this.onFrame(jpeg, frame?.placeholder === true, frame?.at),
+    );
   }
 
   async stop(): Promise<void> {
@@ -172,6 +186,14 @@ export class LiveFaces implements Component {
 
   isEnabled(): boolean {
     return this.enabled;
+  }
+
+  /** Sets (or clears) the extra step on live frames. Throws when detection cannot run. */
+  setAnalysis(analysis: FrameAnalysis | undefined): void {
+    if (analysis && !this.detector)
+      throw new UnavailableError(`face detection unavailable: ${this.reason ?? this.state}`, 'faces-unavailable');
+    this.analysis = analysis;
+    if (!analysis && !this.enabled) this.deps.bus.emit('faces', { width: 0, height: 0, faces: [], at: this.now() });
   }
 
   /** Faces in a captured photo (downscaled to vision.faces.maxSide), or undefined when face detection is unavailable. */
@@ -220,9 +242,10 @@ export class LiveFaces implements Component {
     };
   }
 
-  private onFrame(jpeg: Buffer, placeholder: boolean): void {
+  private onFrame(jpeg: Buffer, placeholder: boolean, frameAt?: number): void {
     const det = this.detector;
-    if (!this.enabled || !det || placeholder || this.state === 'unavailable') return;
+    const analysis = this.analysis;
+    if ((!this.enabled && !analysis) || !det || placeholder || this.state === 'unavailable') return;
     const t = this.now();
     const before = this.governor.currentFps;
     if (this.governor.onFrame(t)) {
@@ -239,15 +262,23 @@ export class LiveFaces implements Component {
     const f = this.config.vision.faces;
     this.inFlight = det
       .detectFrame(jpeg, { maxSide: f.maxSide, threshold: f.threshold })
-      .then((r) => {
+      .then(async (r) => {
+        const faces = analysis && r.faces.length > 0 ? await analysis(jpeg, r) : r.faces;
         this.stats.processed++;
         this.stats.lastMs = Math.round((this.now() - t) * 10) / 10;
         if (Number.isFinite(r.decodeMs)) {
           this.timing.push({ decodeMs: r.decodeMs, detectMs: r.detectMs });
           if (this.timing.length > TIMING_SAMPLES) this.timing.shift();
         }
-        if (this.enabled)
-          this.deps.bus.emit('faces', { width: r.width, height: r.height, faces: r.faces, at: this.now() });
+        if (this.enabled || this.analysis)
+          this.deps.bus.emit('faces', {
+            width: r.width,
+            height: r.height,
+            faces,
+            at: this.now(),
+            ...(frameAt === undefined ? {} : { frameAt }),
+            ...(analysis ? { analysed: true } : {}),
+          });
       })
       .catch((e: unknown) => {
         this.stats.failed++;

@@ -15,6 +15,8 @@ import {
 import { createLogger } from '../util/logger.js';
 import { type Authenticator, clientAddress, type Principal } from './auth/authenticator.js';
 import type { MjpegHub } from './mjpeg-hub.js';
+import { mountModeRoutes } from './mode-routes.js';
+import { mountPeopleRoutes } from './people-routes.js';
 import type { JobRequest, WebServices } from './services.js';
 import * as v from './validate.js';
 import { writeZip, type ZipEntrySource } from './zip-writer.js';
@@ -351,6 +353,14 @@ export function buildApp(deps: AppDeps): express.Express {
       res.json({ ok: true });
     }),
   );
+
+  mountModeRoutes(api, services.modes, { authed, json, h });
+  mountPeopleRoutes(api, services.people, {
+    authed,
+    json,
+    h,
+    sendFile: (res, file) => sendFile(res, file, { maxAge: 3600 }),
+  });
 
   // Any other /api path is a JSON 404, never the UI page; also without credentials (it reveals nothing).
   api.all('/{*rest}', () => {

@@ -1,5 +1,7 @@
 import type { PinholeConfig } from '../config/schema.js';
 import type { ConfigEdit } from '../config/writer.js';
+import type { WebModes } from './mode-routes.js';
+import type { WebPeople } from './people-routes.js';
 
 /**
  * What the web server needs from the rest of the daemon. The web layer imports none of the camera, gallery,
@@ -146,7 +148,7 @@ export interface WebSystem {
 }
 
 /** Events pushed to WebSocket clients as `{ "type", "data" }`. */
-export type WebEventType = 'status' | 'faces' | 'capture' | 'job' | 'config' | 'camera';
+export type WebEventType = 'status' | 'faces' | 'capture' | 'job' | 'config' | 'camera' | 'mode' | 'people';
 
 export interface WebEvent {
   type: WebEventType;
@@ -170,4 +172,8 @@ export interface WebServices {
   config: WebConfigService;
   system: WebSystem;
   events: WebEvents;
+  /** Smile and gesture shutters, best shot (src/web/mode-routes.ts). */
+  modes?: WebModes;
+  /** People (src/web/people-routes.ts). */
+  people?: WebPeople;
 }

@@ -85,6 +85,8 @@ describe('scripts/install.sh --root (dry run)', { timeout: 240_000 }, () => {
       'package.json',
       'package-lock.json',
       'models/manifest.json',
+      'models/seed/dlib_resnet_faceapi.onnx',
+      'models/seed/licenses/Apache-2.0.txt',
       'systemd/pinhole.service',
       'dist/web-ui/index.html',
       'RELEASE.json',

@@ -104,6 +104,19 @@ describe('profiles', () => {
     expect(profileFor({ id: 'pi4', model: 'x', memTotalMB: 3800 }).overrides['vision.memArena']).toBe(true);
   });
 
+  it('caps resident face analysis sessions at 2 and picks the smaller mask grid on 512 MB boards only', () => {
+    for (const b of [
+      profileFor({ id: 'zero2w', model: 'Raspberry Pi Zero 2 W Rev 1.0', memTotalMB: 418 }),
+      profileFor({ id: 'pi3', model: 'Raspberry Pi 3 Model B Rev 1.2', memTotalMB: 920 }),
+      profileFor({ id: 'pi4', model: 'Raspberry Pi 4 Model B Rev 1.1', memTotalMB: 600 }),
+    ]) {
+      expect(b.overrides['vision.analysis.maxSessions'], b.name).toBe(2);
+      expect(b.overrides['vision.analysis.maskModel'], b.name).toBe('selfie_seg_landscape');
+    }
+    const pi5 = profileFor({ id: 'pi5', model: 'Raspberry Pi 5 Model B Rev 1.0', memTotalMB: 8000 });
+    expect(pi5.overrides['vision.analysis.maxSessions']).toBeUndefined();
+  });
+
   it('recommends nothing on a development machine', () => {
     expect(profileFor({ id: 'not-pi', model: null, memTotalMB: 8000 }).overrides).toEqual({});
   });

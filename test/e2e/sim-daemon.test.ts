@@ -152,6 +152,7 @@ describe('daemon with the simulated camera and buttons', () => {
     expect(s.components.map((c) => [c.name, c.running])).toEqual([
       ['camera', true],
       ['faces', true],
+      ['analysis', true],
       ['filters', true],
       ['gpio', true],
       ['web', true],

@@ -52,14 +52,14 @@ describe('face-aware filters', () => {
     expect(faces.calls).toBe(2);
   });
 
-  it('portrait restores inside a feathered face mask and leaves the background alone', async () => {
+  it('portrait with blur 0 restores inside a feathered face mask and leaves the background alone', async () => {
     const clean = await h.readRaw(h.astronaut);
     const noisyFile = path.join(t.dir, 'noisy.png');
     const noisy = h.addNoise(clean, 20, 3);
     await h.writeRaw(noisy, noisyFile);
     const deps = h.makeDeps(t.dir, { faces: new h.FakeFaceFinder([{ box: face }]) });
     const out = path.join(t.dir, 'portrait.png');
-    await runPipeline(deps, deps.registry.resolve('portrait'), noisyFile, out);
+    await runPipeline(deps, deps.registry.resolve('portrait', { blur: 0 }), noisyFile, out);
     const res = await h.readRaw(out);
     const core: [number, number, number, number] = [face[0] + 30, face[1] + 35, face[2] - 60, face[3] - 70];
     const before = diffInOut(clean, noisy, core).inside;

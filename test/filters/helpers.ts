@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -128,4 +129,32 @@ export class FakeFaceFinder implements FaceFinder {
     this.calls++;
     return this.faces.map((f) => ({ box: f.box, score: 0.9, landmarks: [] }));
   }
+}
+
+/**
+ * Runs `pinhole filter NAME INPUT OUTPUT --models …` under /usr/bin/time -v, which reports the largest max RSS of
+ * the process tree, and returns it in MB with the exit status and stderr.
+ */
+export function filterPeakRss(
+  name: string,
+  input: string,
+  output: string,
+): { status: number | null; mb: number; stderr: string } {
+  const r = spawnSync(
+    '/usr/bin/time',
+    [
+      '-v',
+      process.execPath,
+      path.join(repoRoot, 'dist/src/cli/main.js'),
+      'filter',
+      name,
+      input,
+      output,
+      '--models',
+      modelsDir,
+    ],
+    { encoding: 'utf8', env: { ...process.env, PINHOLE_LOG_LEVEL: 'warn' } },
+  );
+  const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1]);
+  return { status: r.status, mb: kb / 1024, stderr: r.stderr };
 }

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -23,29 +23,11 @@ describe('memory of pinhole filter denoise on 12 MP', () => {
 
   it('peaks at ≤ 256 MB and writes a full-size result', async () => {
     const out = path.join(t.dir, 'out.jpg');
-    const r = spawnSync(
-      '/usr/bin/time',
-      [
-        '-v',
-        process.execPath,
-        path.join(h.repoRoot, 'dist/src/cli/main.js'),
-        'filter',
-        'denoise',
-        big,
-        out,
-        '--models',
-        h.modelsDir,
-      ],
-      {
-        encoding: 'utf8',
-        env: { ...process.env, PINHOLE_LOG_LEVEL: 'warn' },
-      },
-    );
+    const r = h.filterPeakRss('denoise', big, out);
     expect(r.status, r.stderr).toBe(0);
-    const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1]);
-    console.log(`pinhole filter denoise 4056x3040: max RSS ${(kb / 1024).toFixed(0)} MB`);
-    expect(kb).toBeGreaterThan(0);
-    expect(kb / 1024).toBeLessThanOrEqual(256);
+    console.log(`pinhole filter denoise 4056x3040: max RSS ${r.mb.toFixed(0)} MB`);
+    expect(r.mb).toBeGreaterThan(0);
+    expect(r.mb).toBeLessThanOrEqual(256);
     const meta = await sharp(out).metadata();
     expect([meta.width, meta.height]).toEqual([4056, 3040]);
   }, 600_000);

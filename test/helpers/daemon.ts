@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cliPath, repoRoot, tempDir, waitUntil } from './tmp.js';
+import { cliPath, repoRoot, sharedDir, tempDir, waitUntil } from './tmp.js';
 
 export interface CliResult {
   code: number;
@@ -79,4 +79,34 @@ export class TestDaemon {
     await this.stop('SIGKILL').catch(() => {});
     this.t.cleanup();
   }
+}
+
+/**
+ * A whole config (`#full`, for TestDaemon.writeConfig) for a daemon with the simulated camera showing the photos of
+ * `images`, the shared models, no GPIO and an ephemeral web port. `camera` lines go inside the `camera:` section
+ * (indented by two spaces already), `web` lines inside `web:`, `more` lines at the end as top-level YAML.
+ */
+export function simDaemonYaml(
+  images: string,
+  opts: { camera?: string[]; web?: string[]; more?: string[] } = {},
+): string {
+  return `#full\n${[
+    'dataDir: ./data',
+    'control:',
+    '  socket: ./control.sock',
+    'camera:',
+    '  backend: sim',
+    `  sim: { images: ${JSON.stringify(images)} }`,
+    ...(opts.camera ?? []),
+    'gpio:',
+    '  backend: none',
+    'models:',
+    `  dir: ${JSON.stringify(path.join(sharedDir, 'models'))}`,
+    'web:',
+    '  host: 127.0.0.1',
+    '  port: 0',
+    ...(opts.web ?? []),
+    ...(opts.more ?? []),
+    '',
+  ].join('\n')}`;
 }

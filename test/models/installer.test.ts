@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { httpsDownload, installModels } from '../../src/models/installer.js';
 import {
   allModelStatus,
+  bundledPath,
   loadManifest,
   type Manifest,
   modelStatus,
@@ -21,11 +22,28 @@ describe('models/manifest.json', () => {
   test('lists every model in ../shared/models with matching size and sha256', async () => {
     const m = await loadManifest();
     const files = (await readdir(sharedModels)).filter((f) => f.endsWith('.onnx')).sort();
-    expect(m.models.map((e) => e.file).sort()).toEqual(files);
-    for (const e of m.models) {
+    const downloadable = m.models.filter((e) => !e.bundled);
+    expect(downloadable.map((e) => e.file).sort()).toEqual(files);
+    for (const e of downloadable) {
       expect(await sha256File(path.join(sharedModels, e.file))).toBe(e.sha256);
       expect(e.url).toMatch(/^https:\/\//);
       expect(e.license.length).toBeGreaterThan(2);
+    }
+  });
+
+  test('the seed models are bundled: the copies under models/seed are the ../shared/models/seed files', async () => {
+    const m = await loadManifest();
+    const seed = (await readdir(path.join(sharedModels, 'seed'))).filter((f) => f.endsWith('.onnx')).sort();
+    const bundled = m.models.filter((e) => e.bundled);
+    expect(bundled.map((e) => e.file).sort()).toEqual(seed);
+    for (const e of bundled) {
+      expect(e.url).toBeUndefined();
+      expect(e.bundled).toBe(`seed/${e.file}`);
+      const own = bundledPath(e) as string;
+      expect(await sha256File(own)).toBe(e.sha256);
+      expect(await sha256File(path.join(sharedModels, 'seed', e.file))).toBe(e.sha256);
+      expect(e.license.length).toBeGreaterThan(2);
+      expect(e.attribution).toMatch(/Pinhole/);
     }
   });
 
@@ -63,11 +81,76 @@ describe('installModels', () => {
     const res = await installModels({ dir, manifest, from, names: yunet.map((e) => e.name) });
     expect(res.map((r) => r.action)).toEqual(yunet.map(() => 'installed'));
     for (const s of await allModelStatus(dir, { verify: true })) {
-      expect(s.state).toBe(yunet.some((e) => e.name === s.name) ? 'verified' : 'missing');
+      // the bundled seed models are usable from where Pinhole ships them
+      expect(s.state).toBe(yunet.some((e) => e.name === s.name) || s.source === 'bundled' ? 'verified' : 'missing');
     }
     expect((await readdir(dir)).filter(isTempName)).toEqual([]);
     const again = await installModels({ dir, manifest, from, names: yunet.map((e) => e.name) });
     expect(again.map((r) => r.action)).toEqual(yunet.map(() => 'unchanged'));
+  });
+
+  test('bundled models: used in place (success, nothing copied), copied only from a DIR that holds them', async () => {
+    const bundled = manifest.models.filter((m) => m.bundled);
+    expect(bundled.map((m) => m.name).sort()).toEqual([
+      'dlib_resnet_faceapi',
+      'fer_mini_xception',
+      'movenet_lightning',
+      'selfie_seg',
+      'selfie_seg_landscape',
+    ]);
+    const dir = path.join(tmp, 'models');
+    // --from a folder with none of them (../shared/models keeps them in seed/): all "bundled", nothing failed
+    const res = await installModels({ dir, manifest, from: sharedModels });
+    for (const r of res)
+      expect(r.action, r.name).toBe(bundled.some((b) => b.name === r.name) ? 'bundled' : 'installed');
+    expect((await readdir(dir)).filter((f) => bundled.some((b) => b.file === f))).toEqual([]);
+    // no --from: nothing is downloaded for them
+    const asked: string[] = [];
+    const dl = await installModels({
+      dir,
+      manifest,
+      names: bundled.map((b) => b.name),
+      download: async (url) => {
+        asked.push(url);
+        throw new Error('no network');
+      },
+    });
+    expect(dl.map((r) => r.action)).toEqual(bundled.map(() => 'bundled'));
+    expect(asked).toEqual([]);
+    // a DIR that holds one (renamed): installed as a copy of its own
+    const from = path.join(tmp, 'from');
+    await mkdir(from);
+    await copyFile(path.join(sharedModels, 'seed', 'fer_mini_xception.onnx'), path.join(from, 'x.bin'));
+    const one = await installModels({ dir, manifest, from, names: ['fer_mini_xception'] });
+    expect(one[0]).toMatchObject({ action: 'installed', source: path.join(from, 'x.bin') });
+    const st = await modelStatus(bundled.find((b) => b.name === 'fer_mini_xception')!, dir, { verify: true });
+    expect(st).toMatchObject({
+      state: 'verified',
+      source: 'installed',
+      path: path.join(dir, 'fer_mini_xception.onnx'),
+    });
+  });
+
+  test('a damaged copy of a bundled model in models.dir is reported, then repaired from the bundle', async () => {
+    const entry = manifest.models.find((m) => m.name === 'selfie_seg')!;
+    const dir = path.join(tmp, 'models');
+    await mkdir(dir);
+    await writeFile(path.join(dir, entry.file), Buffer.alloc(entry.size, 3));
+    expect(await modelStatus(entry, dir, { verify: true })).toMatchObject({
+      state: 'corrupt',
+      reason: expect.stringMatching(/sha256/),
+    });
+    const res = await installModels({
+      dir,
+      manifest,
+      from: path.join(tmp, 'nowhere-empty'),
+      names: ['selfie_seg'],
+    }).catch((e: Error) => e);
+    // an unreadable --from folder is an error of the command, not of the model
+    expect(res).toBeInstanceOf(Error);
+    const fixed = await installModels({ dir, manifest, names: ['selfie_seg'] });
+    expect(fixed[0]).toMatchObject({ action: 'installed', source: bundledPath(entry) });
+    expect((await modelStatus(entry, dir, { verify: true })).state).toBe('verified');
   });
 
   test('a folder without the file: that model fails with the reason, the others install', async () => {

@@ -5,6 +5,7 @@ import { defaultConfig } from '../../src/config/load.js';
 import type { PinholeConfig } from '../../src/config/schema.js';
 import { writePassword } from '../../src/web/auth/password.js';
 import { createWebServer, type WebServer } from '../../src/web/server.js';
+import type { WebServices } from '../../src/web/services.js';
 import { type Fakes, makeFakes } from './fakes.js';
 
 export const PASSWORD = 'correct horse battery';
@@ -66,7 +67,13 @@ export interface Harness {
 }
 
 export async function startHarness(
-  opts: { password?: boolean; staticDir?: string; jobDelayMs?: number } = {},
+  opts: {
+    password?: boolean;
+    staticDir?: string;
+    jobDelayMs?: number;
+    /** Adds or replaces services before the server starts (capture modes, People). */
+    services?: (s: WebServices, fakes: Fakes) => void;
+  } = {},
 ): Promise<Harness> {
   const base = defaultConfig();
   const fakes = await makeFakes(base, { jobDelayMs: opts.jobDelayMs });
@@ -84,6 +91,7 @@ export async function startHarness(
     await fs.writeFile(path.join(staticDir, 'index.html'), '<!doctype html><title>Pinhole</title><div id="app"></div>');
     await fs.writeFile(path.join(staticDir, 'assets', 'app.js'), 'console.log(1)');
   }
+  opts.services?.(fakes.services, fakes);
   const server = createWebServer(config, fakes.services, { staticDir });
   const { url } = await server.start();
   return {

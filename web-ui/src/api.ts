@@ -17,7 +17,9 @@ export interface Photo {
   seq?: number;
   width?: number;
   height?: number;
-  variants?: { name: string }[];
+  variants?: { name: string; recipe?: unknown }[];
+  /** Best shot's score breakdown (photos taken in that mode). */
+  bestShot?: import('./views/alternates').BestShotInfo;
 }
 
 export interface Job {

@@ -4,6 +4,7 @@ import { api, onUnauthorized } from './api';
 import { ClockBanner } from './views/clock';
 import { Gallery } from './views/gallery';
 import { Login, NoPassword } from './views/login';
+import { People } from './views/people';
 import { Settings } from './views/settings';
 import { Status } from './views/status';
 import { Viewer } from './views/viewer';
@@ -28,6 +29,7 @@ function useHash(): string {
 const TABS = [
   ['#/', 'Camera'],
   ['#/gallery', 'Gallery'],
+  ['#/people', 'People'],
   ['#/settings', 'Settings'],
   ['#/status', 'Status'],
 ] as const;
@@ -67,7 +69,9 @@ export function App() {
   const photoMatch = /^#\/gallery\/([A-Za-z0-9_-]+)$/.exec(hash);
   let view: JSX.Element;
   if (photoMatch) view = <Viewer id={photoMatch[1]} />;
-  else if (hash.startsWith('#/gallery')) view = <Gallery />;
+  else if (hash.startsWith('#/gallery'))
+    view = <Gallery key={hash} person={/[?&]person=(person-[0-9a-f]{8})\b/.exec(hash)?.[1]} />;
+  else if (hash.startsWith('#/people')) view = <People />;
   else if (hash.startsWith('#/settings')) view = <Settings />;
   else if (hash.startsWith('#/status')) view = <Status />;
   else view = <Viewfinder />;

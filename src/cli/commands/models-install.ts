@@ -13,6 +13,8 @@ export const command: CliCommand = {
     'Without --from, each model is downloaded from its upstream address (https). With --from DIR, files in DIR are',
     'recognised by their sha256 whatever their names. Files are written atomically into models.dir (or --dir);',
     'a file whose hash differs from models/manifest.json is refused. Models already installed and verified are kept.',
+    'Models Pinhole ships itself (conversions with no upstream ONNX address: expression, descriptor, person mask,',
+    'pose) are used from the app folder when models.dir has no copy; they count as installed.',
   ].join('\n'),
   options: { from: { type: 'string' }, dir: { type: 'string' } },
   allowPositionals: true,
@@ -31,10 +33,12 @@ export const command: CliCommand = {
       onResult: (r) =>
         r.action === 'failed'
           ? ctx.err(`  ${r.name}: FAILED: ${r.error}`)
-          : ctx.out(`  ${r.name}: ${r.action === 'unchanged' ? 'already installed' : 'installed'}`),
+          : ctx.out(
+              `  ${r.name}: ${r.action === 'unchanged' ? 'already installed' : r.action === 'bundled' ? `bundled with Pinhole (${r.source})` : 'installed'}`,
+            ),
     });
     const failed = results.filter((r) => r.action === 'failed').length;
-    ctx.out(`${results.length - failed} of ${results.length} models installed and verified`);
+    ctx.out(`${results.length - failed} of ${results.length} models installed and verified (bundled ones included)`);
     return failed ? 1 : 0;
   },
 };

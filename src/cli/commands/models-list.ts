@@ -16,6 +16,7 @@ export const command: CliCommand = {
       state: status[i].state,
       reason: status[i].reason,
       path: status[i].path,
+      ...(status[i].source ? { source: status[i].source } : {}),
     }));
     if (values.json) {
       ctx.out(JSON.stringify({ dir, models: rows }));
@@ -25,7 +26,7 @@ export const command: CliCommand = {
     ctx.out(`Models in ${dir}:`);
     for (const r of rows) {
       ctx.out(
-        `  ${r.name.padEnd(w)}  ${r.kind.padEnd(14)}  ${(r.size / 1024).toFixed(0).padStart(5)} kB  ${r.license.padEnd(12)}  ${r.state}`,
+        `  ${r.name.padEnd(w)}  ${r.kind.padEnd(15)}  ${(r.size / 1024).toFixed(0).padStart(5)} kB  ${r.license.split(';')[0].padEnd(24)}  ${r.state}${r.source === 'bundled' ? ' (bundled)' : ''}`,
       );
     }
     return 0;

@@ -44,6 +44,15 @@ function summary(name: string, s: unknown): string {
       return [`${o.state ?? '?'}`, `model=${o.model ?? '?'}`, o.reason ? `(${o.reason})` : '']
         .filter(Boolean)
         .join(' ');
+    case 'analysis': {
+      // each feature: off with its reason, or resident/idle; then resident sessions against the cap
+      const f = obj(o.features);
+      const parts = Object.entries(f).map(([name, v]) => {
+        const st = obj(v);
+        return st.state === 'unavailable' ? `${name}=off (${st.reason ?? '?'})` : `${name}=${st.state ?? '?'}`;
+      });
+      return [...parts, `sessions=${o.resident ?? 0}/${o.maxSessions ?? '?'}`].join(' ');
+    }
     case 'filters':
       return `running=${len(o.running)} queued=${len(o.queued)} workers=${o.workers ?? '?'}`;
     case 'gpio': {
@@ -62,6 +71,14 @@ function summary(name: string, s: unknown): string {
     }
     case 'web':
       return o.url ? `url=${o.url}` : '';
+    case 'modes':
+      return [o.state === 'idle' ? 'idle' : `${o.mode} ${o.state}`, o.message ? `(${o.message})` : '']
+        .filter(Boolean)
+        .join(' ');
+    case 'people':
+      return o.enabled
+        ? `on people=${o.people} faces=${o.faces} queued=${o.queued} ${o.state}${o.reason ? ` (${o.reason})` : ''}`
+        : 'off';
     default:
       return '';
   }

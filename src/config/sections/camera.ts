@@ -1,4 +1,5 @@
 import { type Static, Type as T } from '@sinclair/typebox';
+import { BestShotSchema, GestureSchema, SmileSchema } from './capture-modes.js';
 import { meta } from './core.js';
 
 const lit = <V extends string>(...values: V[]) => values.map((v) => T.Literal(v));
@@ -127,6 +128,9 @@ export const CameraSchema = T.Object(
               "Buffers per stream of the armed rpicam-still (--buffer-count). 0 = the board profile's choice (the app's default of 4 where memory allows).",
           }),
         }),
+        smile: SmileSchema,
+        bestShot: BestShotSchema,
+        gesture: GestureSchema,
       },
       { additionalProperties: false, default: {}, ...meta({ title: 'Capture', description: 'How photos are taken.' }) },
     ),

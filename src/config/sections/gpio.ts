@@ -3,7 +3,18 @@ import { meta } from './core.js';
 
 const lit = <V extends string>(...values: V[]) => values.map((v) => T.Literal(v));
 
-export const ButtonActions = ['shutter', 'burst', 'timer', 'next-filter', 'toggle-faces', 'shutdown', 'none'] as const;
+export const ButtonActions = [
+  'shutter',
+  'burst',
+  'timer',
+  'next-filter',
+  'toggle-faces',
+  'smile-shutter',
+  'gesture-shutter',
+  'best-shot',
+  'shutdown',
+  'none',
+] as const;
 const Action = T.Union(lit(...ButtonActions));
 
 export const ButtonSchema = T.Object(

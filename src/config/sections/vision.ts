@@ -1,4 +1,5 @@
 import { type Static, Type as T } from '@sinclair/typebox';
+import { AnalysisSchema } from './analysis.js';
 import { meta } from './core.js';
 
 const lit = <V extends string>(...values: V[]) => values.map((v) => T.Literal(v));
@@ -66,6 +67,7 @@ export const VisionSchema = T.Object(
       },
       { additionalProperties: false, default: {}, ...meta({ title: 'Faces', description: 'YuNet face detection.' }) },
     ),
+    analysis: AnalysisSchema,
   },
   { additionalProperties: false, default: {}, ...meta({ title: 'Vision', description: 'onnxruntime inference.' }) },
 );

@@ -13,7 +13,13 @@ export interface ButtonActionHandlers {
   nextFilter(): Promise<unknown>;
   toggleFaces(): Promise<unknown>;
   shutdown(): Promise<unknown>;
+  /** Capture modes (optional: a handler set without them refuses these actions with a clear error). */
+  smileShutter?(): Promise<unknown>;
+  gestureShutter?(): Promise<unknown>;
+  bestShot?(): Promise<unknown>;
 }
+
+const missing = (action: string) => () => Promise.reject(new Error(`the ${action} action is not available here`));
 
 export function actionFor(button: ButtonConfig, gesture: Gesture): ButtonAction {
   switch (gesture) {
@@ -84,6 +90,15 @@ export function dispatchAction(action: ButtonAction, ctx: ActionContext, source:
       break;
     case 'toggle-faces':
       run = () => ctx.handlers.toggleFaces();
+      break;
+    case 'smile-shutter':
+      run = ctx.handlers.smileShutter?.bind(ctx.handlers) ?? missing(action);
+      break;
+    case 'gesture-shutter':
+      run = ctx.handlers.gestureShutter?.bind(ctx.handlers) ?? missing(action);
+      break;
+    case 'best-shot':
+      run = ctx.handlers.bestShot?.bind(ctx.handlers) ?? missing(action);
       break;
     case 'shutdown':
       if (!ctx.allowPoweroff) {

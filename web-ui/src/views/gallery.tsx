@@ -3,7 +3,8 @@ import { api, errorText, type Photo } from '../api';
 
 const PAGE = 30;
 
-export function Gallery() {
+/** The whole gallery, or one person's photos (`#/gallery?person=ID`, from the People tab). */
+export function Gallery({ person }: { person?: string } = {}) {
   const [photos, setPhotos] = useState<Photo[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
@@ -16,7 +17,8 @@ export function Gallery() {
     setLoading(true);
     try {
       const q = `limit=${PAGE}${from ? `&cursor=${encodeURIComponent(from)}` : ''}`;
-      const page = await api<{ photos: Photo[]; nextCursor: string | null }>('GET', `/api/photos?${q}`);
+      const base = person ? `/api/people/${person}/photos` : '/api/photos';
+      const page = await api<{ photos: Photo[]; nextCursor: string | null }>('GET', `${base}?${q}`);
       setPhotos((p) => (replace ? page.photos : [...p, ...page.photos]));
       setCursor(page.nextCursor);
       setError(null);
@@ -59,6 +61,11 @@ export function Gallery() {
     <div class="gallery">
       <div class="toolbar">
         <h2>Gallery</h2>
+        {person && (
+          <a class="chip active" href="#/gallery" data-testid="person-filter">
+            One person ×
+          </a>
+        )}
         <button
           type="button"
           onClick={() => {

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type CatalogEntry, errorText, type Job, type Photo } from '../api';
 import { onWs } from '../ws';
+import { Alternates, isAlternate } from './alternates';
 import { CatalogOptions } from './catalog-options';
 
 /** Neighbours for swiping: the newest page around this photo. */
@@ -111,7 +112,8 @@ export function Viewer({ id }: { id: string }) {
     if (dx > 60 && nav.prev) location.hash = `#/gallery/${nav.prev}`;
   };
 
-  const variants = photo?.variants ?? [];
+  // Best-shot alternates have their own strip; the chips are the filtered versions.
+  const variants = (photo?.variants ?? []).filter((v) => !isAlternate(v));
   return (
     <div class="viewer">
       <div class="toolbar">
@@ -151,6 +153,17 @@ export function Viewer({ id }: { id: string }) {
           </a>
         )}
       </div>
+      {photo && (
+        <Alternates
+          photo={photo}
+          variant={variant}
+          onSelect={setVariant}
+          onPromoted={(p) => {
+            setPhoto(p);
+            setVariant('original');
+          }}
+        />
+      )}
       {variants.length > 0 && (
         <div class="variants">
           {['original', ...variants.map((v) => v.name)].map((v) => (

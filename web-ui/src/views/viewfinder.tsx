@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type CatalogEntry, errorText, type Photo } from '../api';
 import { onWs } from '../ws';
 import { CatalogOptions } from './catalog-options';
+import { ModeBanner, ModeBar, smileColour, useModeState } from './modes';
 
 /** Either shape is accepted: `{ x, y, w, h }` or the detector's `{ box: [x, y, w, h] }`. */
 interface Face {
@@ -11,6 +12,8 @@ interface Face {
   h?: number;
   box?: [number, number, number, number];
   score?: number;
+  /** P(happy), sent while the smile shutter is armed. */
+  smile?: number;
 }
 
 function boxOf(f: Face): [number, number, number, number] {
@@ -43,6 +46,15 @@ export function Viewfinder() {
   const [error, setError] = useState<string | null>(null);
   const [cameraState, setCameraState] = useState<string | null>(null);
   const facesTimer = useRef<number>();
+  const mode = useModeState();
+
+  useEffect(() => {
+    if (mode.state !== 'idle' || !mode.photoId) return;
+    api<{ photo: Photo }>('GET', `/api/photos/${mode.photoId}`)
+      .then((r) => setLast(r.photo))
+      .catch(() => {});
+    setStreamKey((k) => k + 1);
+  }, [mode.state, mode.photoId]);
 
   useEffect(() => {
     api<typeof catalog>('GET', '/api/filters')
@@ -109,11 +121,25 @@ export function Viewfinder() {
             data-testid="faces"
           >
             {faces.faces.map((f, i) => (
-              <rect key={i} x={boxOf(f)[0]} y={boxOf(f)[1]} width={boxOf(f)[2]} height={boxOf(f)[3]} />
+              <rect
+                key={i}
+                x={boxOf(f)[0]}
+                y={boxOf(f)[1]}
+                width={boxOf(f)[2]}
+                height={boxOf(f)[3]}
+                style={smileColour(f.smile) ? { stroke: smileColour(f.smile) } : undefined}
+                data-smile={f.smile}
+              />
             ))}
           </svg>
         )}
         {countdown > 0 && <div class="countdown">{countdown}</div>}
+        {mode.state === 'countdown' && (
+          <div class="countdown" data-testid="mode-countdown">
+            {mode.countdown}
+          </div>
+        )}
+        <ModeBanner mode={mode} />
         {capturing && <div class="capturing">Capturing…</div>}
         {cameraState && !['streaming', 'capturing', 'starting'].includes(cameraState) && (
           <div class="capturing">Camera: {cameraState}</div>
@@ -144,6 +170,7 @@ export function Viewfinder() {
           </select>
         </label>
       </div>
+      <ModeBar mode={mode} onPhoto={setLast} />
       <label class="ev">
         Exposure {ev > 0 ? '+' : ''}
         {ev.toFixed(1)} EV

@@ -1,0 +1,82 @@
+import type { RequestHandler, Router } from 'express';
+import { NotFoundError } from '../util/errors.js';
+import type { PhotoRecord } from './services.js';
+import * as v from './validate.js';
+
+/**
+ * What the capture-mode routes need (the composition root adapts the modes component): the smile and gesture
+ * shutters armed and disarmed, best shot, and promoting a best-shot alternate.
+ */
+export interface WebModes {
+  /** `{ mode, state, ... }` as the `mode` WebSocket event carries it. */
+  status(): Record<string, unknown>;
+  /** Throws UnavailableError (503) with the reason when the mode cannot run (model missing, no camera). */
+  arm(mode: 'smile-shutter' | 'gesture-shutter'): Promise<Record<string, unknown>>;
+  disarm(): Promise<Record<string, unknown>>;
+  bestShot(): Promise<PhotoRecord>;
+  /** Alternate `name` becomes the photo; the old photo an alternate. Throws NotFoundError. */
+  promote(photoId: string, name: string): Promise<{ photo: PhotoRecord; removedVariants: string[] }>;
+}
+
+export interface RouteKit {
+  authed: RequestHandler;
+  json: RequestHandler;
+  h: (
+    fn: (req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1]) => Promise<void> | void,
+  ) => RequestHandler;
+}
+
+/**
+ * `GET /api/modes`, `POST /api/modes/smile-shutter|gesture-shutter` (202: armed), `POST /api/modes/disarm`,
+ * `POST /api/modes/best-shot` (201: the photo), `POST /api/photos/:id/alternates/:name/promote`.
+ */
+export function mountModeRoutes(api: Router, modes: WebModes | undefined, { authed, json, h }: RouteKit): void {
+  const need = (): WebModes => {
+    if (!modes) throw new NotFoundError('capture modes are not available');
+    return modes;
+  };
+  api.get(
+    '/modes',
+    authed,
+    h((_req, res) => {
+      res.setHeader('Cache-Control', 'no-store');
+      res.json({ mode: need().status() });
+    }),
+  );
+  for (const mode of ['smile-shutter', 'gesture-shutter'] as const) {
+    api.post(
+      `/modes/${mode}`,
+      authed,
+      json,
+      h(async (_req, res) => {
+        res.status(202).json({ mode: await need().arm(mode) });
+      }),
+    );
+  }
+  api.post(
+    '/modes/disarm',
+    authed,
+    json,
+    h(async (_req, res) => {
+      res.json({ mode: await need().disarm() });
+    }),
+  );
+  api.post(
+    '/modes/best-shot',
+    authed,
+    json,
+    h(async (_req, res) => {
+      res.status(201).json({ photo: await need().bestShot() });
+    }),
+  );
+  api.post(
+    '/photos/:id/alternates/:name/promote',
+    authed,
+    json,
+    h(async (req, res) => {
+      const id = v.photoId(req.params.id);
+      const name = v.variantName(req.params.name);
+      res.json(await need().promote(id, name));
+    }),
+  );
+}

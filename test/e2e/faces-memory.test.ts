@@ -1,0 +1,111 @@
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callDaemon } from '../../src/control/client.js';
+import { simDaemonYaml, TestDaemon } from '../helpers/daemon.js';
+import { sharedDir, waitUntil } from '../helpers/tmp.js';
+
+/**
+ * Issue 15's memory goal on the small-board profile: the sim daemon with a Zero 2 W forced (PINHOLE_BOARD_MODEL /
+ * PINHOLE_BOARD_MEMINFO) and the systemd unit's memory settings, the smile shutter armed and People turned on
+ * together (People's back-fill waits for the armed mode, then describes the gallery): RSS ≤ 220 MB at its peak over
+ * the daemon's whole life (VmHWM), and back within 10 MB of idle once the analysis sessions have
+ * unloaded. RSS is the daemon's own (/proc/<pid>/status); the fake camera processes stand in for rpicam and are not
+ * counted, as on a Pi.
+ */
+const PHOTOS = 4;
+
+function mem(pid: number): { rss: number; hwm: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s)?.[1]) / 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+describe('memory with smile shutter and People on (Zero 2 W profile)', () => {
+  const d = new TestDaemon('', {
+    PINHOLE_BOARD_MODEL: '',
+    PINHOLE_BOARD_MEMINFO: '',
+    MALLOC_ARENA_MAX: '2',
+    MALLOC_MMAP_THRESHOLD_: '131072',
+    VIPS_CONCURRENCY: '1',
+    UV_THREADPOOL_SIZE: '2',
+  });
+  const images = path.join(d.t.dir, 'images');
+  // the control socket directly: a CLI process per poll would load the machine the test measures
+  const call = (method: string) =>
+    callDaemon(d.socket, method, { source: 'cli' }, 30_000) as Promise<Record<string, unknown>>;
+  const people = async () => (await call('people.status')) as { queued: number; faces: number };
+  const unloaded = () =>
+    waitUntil(
+      async () => {
+        const st = (await call('status')) as { components: { name: string; status?: { resident?: number } }[] };
+        return st.components.find((c) => c.name === 'analysis')?.status?.resident === 0;
+      },
+      60_000,
+      1000,
+    );
+
+  beforeAll(async () => {
+    const model = path.join(d.t.dir, 'device-tree-model');
+    const meminfo = path.join(d.t.dir, 'meminfo');
+    writeFileSync(model, 'Raspberry Pi Zero 2 W Rev 1.0\0');
+    writeFileSync(meminfo, 'MemTotal:         427072 kB\nMemFree:          200000 kB\n');
+    d.env.PINHOLE_BOARD_MODEL = model;
+    d.env.PINHOLE_BOARD_MEMINFO = meminfo;
+    await mkdir(images);
+    // the neutral portraits: the smile shutter stays armed (watching) for its whole timeout
+    symlinkSync(path.join(sharedDir, 'images', 'two_people.jpg'), path.join(images, 'two_people.jpg'));
+    d.writeConfig(
+      simDaemonYaml(images, {
+        camera: ['  capture:', '    smile: { timeoutMs: 25000 }'],
+        more: ['vision:', '  analysis: { idleReleaseSeconds: 10 }'],
+      }),
+    );
+    await d.start();
+    await waitUntil(() => /camera: camera (armed|streaming)/.test(d.output), 30_000);
+  }, 60_000);
+  afterAll(async () => {
+    if (process.env.PINHOLE_TEST_LOG) writeFileSync(process.env.PINHOLE_TEST_LOG, d.output);
+    await d.cleanup();
+  });
+
+  it('≤ 220 MB peak with both on; back within 10 MB of idle after the sessions unload', async () => {
+    expect(d.output).toMatch(/board profile profile=zero2w/);
+    for (let i = 0; i < PHOTOS; i++) {
+      const r = d.cli(['capture']);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    // idle: photos taken (YuNet loaded for them, expressions in their sidecars), that session unloaded again
+    await unloaded();
+    await new Promise((r) => setTimeout(r, 3000));
+    const pid = d.proc?.pid as number;
+    const idle = mem(pid).rss;
+
+    const samples: number[] = [];
+    const sampler = setInterval(() => samples.push(mem(pid).rss), 100);
+    try {
+      expect((await call('smile-shutter')).state).toBe('armed');
+      expect((await call('people.enable')).enabled).toBe(true);
+      // the smile shutter watches the neutral faces for its whole timeout; People waits for it (background work
+      // goes last), then describes every photo
+      await waitUntil(async () => (await call('mode.status')).state === 'idle', 60_000, 500);
+      await waitUntil(async () => (await people()).queued === 0, 180_000, 1000);
+      expect((await people()).faces).toBe(PHOTOS * 2);
+    } finally {
+      clearInterval(sampler);
+    }
+    const peak = mem(pid).hwm;
+    // sessions unload after idleReleaseSeconds; the preview stopped 3 s after the mode stopped watching
+    await unloaded();
+    await new Promise((r) => setTimeout(r, 3000));
+    const after = mem(pid).rss;
+    const busy = Math.max(...samples);
+    const figures = `idle ${idle.toFixed(1)} MB, busy max ${busy.toFixed(1)} MB, peak (VmHWM) ${peak.toFixed(1)} MB, after ${after.toFixed(1)} MB`;
+    console.log(`faces memory: ${figures}`);
+    // the work really happened on top of idle (a measurement of nothing would pass the bounds)
+    expect(busy - idle, figures).toBeGreaterThan(5);
+    expect(peak, figures).toBeLessThanOrEqual(220);
+    expect(after - idle, figures).toBeLessThanOrEqual(10);
+  }, 300_000);
+});

@@ -1,0 +1,110 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, errorText, type Photo } from '../api';
+import { onWs } from '../ws';
+
+/** The armed capture mode as the daemon reports it (`GET /api/modes`, WebSocket `mode`). */
+export interface ModeState {
+  mode: 'smile-shutter' | 'gesture-shutter' | 'best-shot' | null;
+  state: 'idle' | 'armed' | 'countdown' | 'capturing';
+  expiresAt?: number;
+  smiling?: { smiling: number; total: number; streak: number; needed: number };
+  handRaised?: boolean;
+  countdown?: number;
+  message?: string;
+  photoId?: string;
+}
+
+export function useModeState(): ModeState {
+  const [mode, setMode] = useState<ModeState>({ mode: null, state: 'idle' });
+  useEffect(() => {
+    api<{ mode: ModeState }>('GET', '/api/modes')
+      .then((r) => setMode(r.mode))
+      .catch(() => {});
+    return onWs('mode', (d) => setMode(d as ModeState));
+  }, []);
+  return mode;
+}
+
+/** Smile score 0..1 as a colour from red (not smiling) to green (smiling); the threshold sits in between. */
+export function smileColour(smile: number | undefined): string | undefined {
+  if (typeof smile !== 'number') return undefined;
+  const hue = Math.round(Math.max(0, Math.min(1, smile)) * 120);
+  return `hsl(${hue} 90% 50%)`;
+}
+
+const TITLES = { 'smile-shutter': 'Smile shutter', 'gesture-shutter': 'Gesture shutter', 'best-shot': 'Best shot' };
+
+/** What the viewfinder says over the preview while a mode is armed. */
+export function ModeBanner({ mode, smiling }: { mode: ModeState; smiling?: { smiling: number; total: number } }) {
+  if (mode.state === 'idle') return null;
+  let text = `${mode.mode ? TITLES[mode.mode] : 'Mode'}: `;
+  if (mode.state === 'capturing') text += 'taking the photo…';
+  else if (mode.state === 'countdown') text += 'get ready!';
+  else if (mode.mode === 'smile-shutter') {
+    const s = smiling ?? mode.smiling;
+    text += !s || s.total === 0 ? 'waiting for faces' : `${s.smiling} of ${s.total} smiling`;
+  } else if (mode.mode === 'gesture-shutter')
+    text += mode.handRaised ? 'hand raised — hold it' : 'raise a hand above your shoulder';
+  return (
+    <div class="mode-banner" data-testid="mode-banner" data-state={mode.state}>
+      {text}
+    </div>
+  );
+}
+
+/** Buttons that arm the smile / gesture shutter or take a best shot, and cancel an armed mode. */
+export function ModeBar({ mode, onPhoto }: { mode: ModeState; onPhoto: (p: Photo) => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = async (fn: () => Promise<void>) => {
+    setError(null);
+    setBusy(true);
+    try {
+      await fn();
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const arm = (m: 'smile-shutter' | 'gesture-shutter') => run(() => api('POST', `/api/modes/${m}`, {}));
+  const bestShot = () =>
+    run(async () => {
+      const r = await api<{ photo: Photo }>('POST', '/api/modes/best-shot', {});
+      onPhoto(r.photo);
+    });
+  const armed = mode.state === 'armed' || mode.state === 'countdown';
+  return (
+    <div class="modes">
+      <div class="mode-buttons">
+        {armed ? (
+          <button type="button" onClick={() => run(() => api('POST', '/api/modes/disarm', {}))} data-testid="disarm">
+            Cancel {mode.mode ? TITLES[mode.mode].toLowerCase() : ''}
+          </button>
+        ) : (
+          <>
+            <button type="button" disabled={busy} onClick={() => arm('smile-shutter')} data-testid="arm-smile">
+              Smile
+            </button>
+            <button type="button" disabled={busy} onClick={() => arm('gesture-shutter')} data-testid="arm-gesture">
+              Gesture
+            </button>
+            <button type="button" disabled={busy} onClick={bestShot} data-testid="best-shot">
+              {busy ? 'Best shot…' : 'Best shot'}
+            </button>
+          </>
+        )}
+      </div>
+      {mode.state === 'idle' && mode.message && (
+        <p class="muted mode-message" data-testid="mode-message">
+          {mode.message}
+        </p>
+      )}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
