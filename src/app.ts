@@ -14,6 +14,7 @@ import { GpioComponent } from './hw/gpio/gpio-component.js';
 import { ledStateForCamera } from './hw/gpio/led-state.js';
 import { requestPoweroff } from './hw/gpio/poweroff.js';
 import { type ComponentFactory, Lifecycle } from './lifecycle.js';
+import { SyncComponent } from './sync/sync-component.js';
 import { powerActions, realProbe } from './system/status.js';
 import { writeFileAtomic } from './util/atomic-write.js';
 import { errorMessage, UnavailableError } from './util/errors.js';
@@ -75,6 +76,10 @@ export class App {
     return f;
   }
 
+  sync(): SyncComponent | undefined {
+    return this.lifecycle.get<SyncComponent>('sync');
+  }
+
   gpio(): GpioComponent | undefined {
     return this.lifecycle.get<GpioComponent>('gpio');
   }
@@ -127,6 +132,16 @@ export class App {
         optional: true,
         create: (cfg) =>
           new GpioComponent({ config: cfg, bus: this.bus, handlers: this.buttonHandlers(), initialLedState: 'busy' }),
+      },
+      {
+        name: 'sync',
+        optional: true,
+        create: (cfg) =>
+          new SyncComponent({
+            config: cfg,
+            bus: this.bus,
+            gallery: () => this.lifecycle.get<CameraComponent>('camera')?.gallery,
+          }),
       },
       {
         name: 'web',
@@ -242,6 +257,8 @@ export class App {
         await this.recordFaces(p.id).catch((e: unknown) =>
           log.warn('face detection of the photo failed', { id: p.id, error: errorMessage(e) }),
         );
+        // The file is final now (faces embedded): sync and MQTT may read it.
+        this.bus.emit('photo.ready', { id: p.id });
         await this.lifecycle.get<FilterJobs>('filters')?.onCaptured(p.id);
       }),
     );

@@ -11,6 +11,9 @@ declare module '../events.js' {
   interface PinholeEvents {
     /** A photo is committed to the gallery (face detection and filters hook here). */
     'photo.captured': PhotoRecord;
+    /** A capture was accepted (running or queued): background work (sync) steps aside until `capture.ended`. */
+    'capture.started': { source?: string };
+    'capture.ended': { source?: string; ok: boolean };
   }
 }
 
@@ -88,18 +91,25 @@ export class CaptureService {
         throw new ConflictError(
           `a capture is in progress and ${this.waiting.length} are waiting (camera.capture.queueLimit)`,
         );
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    } else {
-      this.running = true;
     }
+    this.deps.bus?.emit('capture.started', { source: req.source });
+    let ok = false;
     try {
-      return await this.run(trigger, req).catch((e: unknown) => {
-        throw diskFullAsStorageError(e);
-      });
+      if (this.running) await new Promise<void>((resolve) => this.waiting.push(resolve));
+      else this.running = true;
+      try {
+        const r = await this.run(trigger, req).catch((e: unknown) => {
+          throw diskFullAsStorageError(e);
+        });
+        ok = true;
+        return r;
+      } finally {
+        const next = this.waiting.shift();
+        if (next) next();
+        else this.running = false;
+      }
     } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running = false;
+      this.deps.bus?.emit('capture.ended', { source: req.source, ok });
     }
   }
 
