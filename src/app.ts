@@ -14,6 +14,8 @@ import { GpioComponent } from './hw/gpio/gpio-component.js';
 import { ledStateForCamera } from './hw/gpio/led-state.js';
 import { requestPoweroff } from './hw/gpio/poweroff.js';
 import { type ComponentFactory, Lifecycle } from './lifecycle.js';
+import { mqttDepsFor } from './mqtt/deps.js';
+import { MqttComponent } from './mqtt/mqtt-component.js';
 import { SyncComponent } from './sync/sync-component.js';
 import { powerActions, realProbe } from './system/status.js';
 import { writeFileAtomic } from './util/atomic-write.js';
@@ -144,6 +146,12 @@ export class App {
           }),
       },
       {
+        name: 'mqtt',
+        optional: true,
+        create: (cfg) =>
+          new MqttComponent({ config: cfg, bus: this.bus, deps: mqttDepsFor(this, realProbe(), this.opts.version) }),
+      },
+      {
         name: 'web',
         optional: true,
         create: (cfg) => {
@@ -203,11 +211,8 @@ export class App {
         return this.capture('button', this.selectedLook);
       },
       nextFilter: async () => {
-        const recipes = Object.keys(this.store.config.filters.recipes);
-        const cycle: (string | null)[] = [null, ...recipes, ...BUTTON_LOOKS];
-        this.selectedLook = cycle[(cycle.indexOf(this.selectedLook) + 1) % cycle.length];
-        log.info('look selected', { look: this.selectedLook ?? 'none' });
-        this.bus.emit('look.selected', { look: this.selectedLook });
+        const cycle: (string | null)[] = [null, ...this.looks()];
+        this.selectLook(cycle[(cycle.indexOf(this.selectedLook) + 1) % cycle.length]);
       },
       toggleFaces: async () => {
         const f = this.faces();
@@ -217,6 +222,17 @@ export class App {
       // Only called by GpioComponent for real Pi backends; sim and none only log it.
       shutdown: () => requestPoweroff(),
     };
+  }
+
+  /** The looks a button or Home Assistant can select: the config's recipes, then the cheap built-in looks. */
+  looks(): string[] {
+    return [...Object.keys(this.store.config.filters.recipes), ...BUTTON_LOOKS];
+  }
+
+  selectLook(look: string | null): void {
+    this.selectedLook = look !== null && this.looks().includes(look) ? look : null;
+    log.info('look selected', { look: this.selectedLook ?? 'none' });
+    this.bus.emit('look.selected', { look: this.selectedLook });
   }
 
   get url(): string | undefined {

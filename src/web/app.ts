@@ -16,6 +16,7 @@ import { createLogger } from '../util/logger.js';
 import { type Authenticator, clientAddress, type Principal } from './auth/authenticator.js';
 import type { MjpegHub } from './mjpeg-hub.js';
 import type { JobRequest, WebServices } from './services.js';
+import { mountSyncRoutes } from './sync-routes.js';
 import * as v from './validate.js';
 import { writeZip, type ZipEntrySource } from './zip-writer.js';
 
@@ -32,6 +33,9 @@ export const SSH_ONLY_KEYS = [
   'camera.extraArgs',
   'camera.sim.images',
   'gpio.sysfsRoot',
+  'sync.targets',
+  'sync.rcloneConfig',
+  'mqtt',
 ];
 
 const HEALTHY_CAMERA = new Set(['streaming', 'capturing', 'starting', 'disabled']);
@@ -351,6 +355,8 @@ export function buildApp(deps: AppDeps): express.Express {
       res.json({ ok: true });
     }),
   );
+
+  mountSyncRoutes(api, services, authed);
 
   // Any other /api path is a JSON 404, never the UI page; also without credentials (it reveals nothing).
   api.all('/{*rest}', () => {
