@@ -18,6 +18,8 @@ export interface Photo {
   width?: number;
   height?: number;
   variants?: { name: string }[];
+  /** Upload state over every sync target; null when no target is configured. */
+  sync?: { state: 'synced' | 'queued' | 'uploading' | 'failed'; targets: Record<string, string> } | null;
 }
 
 export interface Job {
