@@ -105,7 +105,7 @@ install_packages() {
   export DEBIAN_FRONTEND=noninteractive
   sys apt-get update
   sys apt-get install -y --no-install-recommends rpicam-apps gpiod pigpio build-essential python3 avahi-daemon \
-    ca-certificates curl git
+    ca-certificates curl git rclone
   install_node
   sys systemctl enable --now avahi-daemon
 }
@@ -239,6 +239,14 @@ install_config() {
   sys chown pinhole:pinhole /etc/pinhole/config.yaml
 }
 
+# sync.rcloneConfig holds the owner's storage passwords: only the service user may read it.
+install_rclone_config() {
+  local rc="$ETC/rclone.conf"
+  [ -e "$rc" ] || : > "$rc"
+  chmod 0600 "$rc"
+  sys chown pinhole:pinhole /etc/pinhole/rclone.conf
+}
+
 install_system_files() {
   say "systemd unit and /usr/local/bin/pinhole"
   mkdir -p "$(dirname "$UNIT")" "$(dirname "$WRAPPER")"
@@ -315,6 +323,7 @@ install_app
 install_dirs
 install_system_files
 install_config
+install_rclone_config
 install_models
 start_service
 print_done
