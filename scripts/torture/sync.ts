@@ -28,7 +28,7 @@ export async function run(opts: ScenarioOptions): Promise<Record<string, unknown
   const seed = Number(opts.seed ?? Date.now() % 1_000_000);
   const r = rng(seed);
   const v = new Violations();
-  const dest = path.join((await fs.mkdtemp('/tmp/pinhole-torture-sync-')), 'dest');
+  const dest = path.join(await fs.mkdtemp('/tmp/pinhole-torture-sync-'), 'dest');
   const d = new TortureDaemon({
     storageYaml: `  minFreeMB: 0\nsync:\n  rcloneConfig: ./no-rclone.conf\n  bwlimit: 120k\n  transfers: 2\n  retryInitialSeconds: 1\n  retryMaxSeconds: 2\n  targets:\n    - { name: usb, remote: ${dest} }`,
   });
@@ -51,7 +51,8 @@ export async function run(opts: ScenarioOptions): Promise<Record<string, unknown
       }
     }
   };
-  const status = async () => (await d.api<{ targets: SyncStatus['targets']; running: boolean }>('GET', '/api/sync')).data;
+  const status = async () =>
+    (await d.api<{ targets: SyncStatus['targets']; running: boolean }>('GET', '/api/sync')).data;
   const t0 = Date.now();
   try {
     await fs.mkdir(dest, { recursive: true });
@@ -69,7 +70,8 @@ export async function run(opts: ScenarioOptions): Promise<Record<string, unknown
       await checkFinals(`cycle ${c} after the cut`);
       await d.start();
       for (const id of acked)
-        if (!existsSync(path.join(d.dataDir, 'gallery', id, 'photo.jpg'))) v.add(`cycle ${c}: confirmed photo ${id} lost`);
+        if (!existsSync(path.join(d.dataDir, 'gallery', id, 'photo.jpg')))
+          v.add(`cycle ${c}: confirmed photo ${id} lost`);
       stats.cyclesSurvived++;
     }
     // Drain, then the final checks: everything once, complete, nothing left in the incoming folder.
@@ -84,17 +86,25 @@ export async function run(opts: ScenarioOptions): Promise<Record<string, unknown
       250,
     );
     await checkFinals('after the drain');
-    const finals = walk(dest).filter((f) => !f.startsWith('.pinhole-incoming')).sort();
+    const finals = walk(dest)
+      .filter((f) => !f.startsWith('.pinhole-incoming'))
+      .sort();
     const gallery = readdirSync(path.join(d.dataDir, 'gallery')).filter((n) => /^p\d{8}-[0-9a-f]{8}$/.test(n));
     const want = gallery.map((id) => `${id}.jpg`).sort();
-    v.check(JSON.stringify(finals) === JSON.stringify(want), `destination ${finals.length} files, gallery ${want.length} photos`);
+    v.check(
+      JSON.stringify(finals) === JSON.stringify(want),
+      `destination ${finals.length} files, gallery ${want.length} photos`,
+    );
     v.check(final.done === gallery.length, `done ${final.done}, gallery ${gallery.length}`);
     // A fresh start purges what a cut upload left in the incoming folder before anything else.
     await d.kill('SIGTERM');
     await d.start();
-    await waitFor('the incoming folder to be empty', () => walk(path.join(dest, '.pinhole-incoming')).length === 0, 30_000, 250).catch(
-      () => v.add(`incoming folder not emptied: ${walk(path.join(dest, '.pinhole-incoming')).join(', ')}`),
-    );
+    await waitFor(
+      'the incoming folder to be empty',
+      () => walk(path.join(dest, '.pinhole-incoming')).length === 0,
+      30_000,
+      250,
+    ).catch(() => v.add(`incoming folder not emptied: ${walk(path.join(dest, '.pinhole-incoming')).join(', ')}`));
     return {
       ok: v.ok,
       seed,

@@ -529,7 +529,9 @@ export const checkRclone: Check = async ({ sys, config }) => {
       id,
       title,
       status: targets.length ? 'fail' : 'skip',
-      message: targets.length ? 'rclone is not installed, so sync.targets cannot upload' : 'rclone not installed (no sync targets)',
+      message: targets.length
+        ? 'rclone is not installed, so sync.targets cannot upload'
+        : 'rclone not installed (no sync targets)',
       fix: 'sudo apt install rclone',
     };
   const version = /rclone v?(\d+\.\d+\.\d+)/.exec(r.stdout)?.[1] ?? 'unknown';
@@ -551,7 +553,13 @@ export const checkRclone: Check = async ({ sys, config }) => {
           fix: `sudo -u pinhole rclone config --config ${file} && sudo chmod 600 ${file}`,
           details: { version, file },
         }
-      : { id, title, status: 'ok', message: `rclone ${version}; no config file needed (local folders only)`, details: { version } };
+      : {
+          id,
+          title,
+          status: 'ok',
+          message: `rclone ${version}; no config file needed (local folders only)`,
+          details: { version },
+        };
   const mode = st.mode & 0o777;
   const uid = process.getuid?.() ?? st.uid;
   if (mode & 0o077)

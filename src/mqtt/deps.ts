@@ -29,7 +29,8 @@ export function mqttDepsFor(app: App, probe: SystemProbe, version: string): Mqtt
         cpu_temp: await probe.cpuTempC(),
         last_capture: last?.meta.capturedAt ?? null,
         sync_queue: sync?.queueLength ?? 0,
-        problem: state === undefined || PROBLEM_STATES.has(state) || app.config.camera.backend === 'none' ? 'ON' : 'OFF',
+        problem:
+          state === undefined || PROBLEM_STATES.has(state) || app.config.camera.backend === 'none' ? 'ON' : 'OFF',
       };
     },
     async lastPhoto() {

@@ -6,14 +6,7 @@ import type { EventBus } from '../events.js';
 import { deviceIdOf } from '../util/device-id.js';
 import { errorMessage } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
-import {
-  type DeviceState,
-  discoveryMessages,
-  NO_LOOK,
-  parseCommand,
-  type Topics,
-  topicsFor,
-} from './discovery.js';
+import { type DeviceState, discoveryMessages, NO_LOOK, parseCommand, type Topics, topicsFor } from './discovery.js';
 
 const log = createLogger('mqtt');
 
@@ -115,13 +108,9 @@ export class MqttComponent implements Component {
       this.lastError = null;
       log.info('connected', { broker: redactUrl(c.url ?? ''), base: this.base });
       this.emitState();
-      client.subscribe(
-        [this.topics.shutter, this.topics.faces, this.topics.look, this.haStatus],
-        { qos: 1 },
-        (err) => {
-          if (err) this.setError(`subscribe failed: ${err.message}`);
-        },
-      );
+      client.subscribe([this.topics.shutter, this.topics.faces, this.topics.look, this.haStatus], { qos: 1 }, (err) => {
+        if (err) this.setError(`subscribe failed: ${err.message}`);
+      });
       void this.announce();
     });
     client.on('close', () => {

@@ -68,7 +68,8 @@ export class RcdSession {
             } catch {
               /* not JSON */
             }
-            if ((res.statusCode ?? 500) >= 400) reject(new Error(String(j.error ?? `rc ${method}: HTTP ${res.statusCode}`)));
+            if ((res.statusCode ?? 500) >= 400)
+              reject(new Error(String(j.error ?? `rc ${method}: HTTP ${res.statusCode}`)));
             else resolve(j);
           });
           res.on('error', reject);

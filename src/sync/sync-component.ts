@@ -10,8 +10,8 @@ import { errorMessage } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import { DoneLedger } from './ledger.js';
 import { type QueueEntry, SyncQueue } from './queue.js';
-import { cleanEnv, type RcloneResult, RcloneRunner } from './rclone.js';
 import { RcdSession } from './rcd.js';
+import { cleanEnv, type RcloneResult, RcloneRunner } from './rclone.js';
 import {
   type ConfigFileState,
   inlineSecret,
@@ -97,7 +97,6 @@ export class SyncComponent implements Component {
   private captureSafety?: NodeJS.Timeout;
   private wakeCapture?: () => void;
   private rr = 0;
-  private uploadingBytes = 0;
   private lastPass: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: SyncComponentOptions) {
@@ -245,13 +244,10 @@ export class SyncComponent implements Component {
     this.rclone.pause();
     clearTimeout(this.captureSafety);
     // A lost `capture.ended` must not stop sync for good.
-    this.captureSafety = setTimeout(
-      () => {
-        this.capturesInFlight = 0;
-        this.resumeAfterCapture();
-      },
-      this.cfg.camera.capture.timeoutMs + 10_000,
-    );
+    this.captureSafety = setTimeout(() => {
+      this.capturesInFlight = 0;
+      this.resumeAfterCapture();
+    }, this.cfg.camera.capture.timeoutMs + 10_000);
   }
 
   private captureEnded(): void {
@@ -441,7 +437,16 @@ export class SyncComponent implements Component {
     };
     if (strategy === 'direct') {
       result = await this.rclone.run(
-        ['copy', stage, t.remote, '--no-traverse', '-L', '--transfers', String(this.cfg.sync.transfers), ...this.commonArgs()],
+        [
+          'copy',
+          stage,
+          t.remote,
+          '--no-traverse',
+          '-L',
+          '--transfers',
+          String(this.cfg.sync.transfers),
+          ...this.commonArgs(),
+        ],
         { onStats },
       );
       transferred = result.transferred;
@@ -492,13 +497,26 @@ export class SyncComponent implements Component {
     const errors: string[] = [];
     const session = new RcdSession(this.rclone);
     try {
-      await session.start(['-L', '--transfers', String(this.cfg.sync.transfers), ...this.commonArgs()], cleanEnv(process.env));
+      await session.start(
+        ['-L', '--transfers', String(this.cfg.sync.transfers), ...this.commonArgs()],
+        cleanEnv(process.env),
+      );
       const work = staged.map((e) => this.destName(e));
       const worker = async () => {
         for (let name = work.shift(); name !== undefined && !this.stopped; name = work.shift()) {
           try {
-            await session.call('operations/copyfile', { srcFs: stage, srcRemote: name, dstFs: incoming, dstRemote: name });
-            await session.call('operations/movefile', { srcFs: incoming, srcRemote: name, dstFs: t.remote, dstRemote: name });
+            await session.call('operations/copyfile', {
+              srcFs: stage,
+              srcRemote: name,
+              dstFs: incoming,
+              dstRemote: name,
+            });
+            await session.call('operations/movefile', {
+              srcFs: incoming,
+              srcRemote: name,
+              dstFs: t.remote,
+              dstRemote: name,
+            });
             transferred.add(name);
           } catch (e) {
             if (errors.length < 20) errors.push(`${name}: ${errorMessage(e)}`);
@@ -521,7 +539,8 @@ export class SyncComponent implements Component {
   }
 
   private words(t: SyncTarget, r: RcloneResult): string {
-    const text = r.errors.join(' | ') || (r.signal ? `rclone was stopped (${r.signal})` : `rclone exit status ${r.code}`);
+    const text =
+      r.errors.join(' | ') || (r.signal ? `rclone was stopped (${r.signal})` : `rclone exit status ${r.code}`);
     // Never echo the remote string: it is the owner's to see in config.yaml, not the UI's (it may name a host).
     return explainRcloneError(text.split(t.remote).join(`<${t.name}>`), t.name);
   }
@@ -684,7 +703,9 @@ export class SyncComponent implements Component {
       rclonePid: this.rclone.pid ?? null,
       queueLength: targets.reduce((a, t) => a + t.queued + t.uploading + t.failed, 0),
       pendingBytes: targets.reduce((a, t) => a + t.pendingBytes, 0),
-      lastSuccess: targets.map((t) => t.lastSuccess).reduce<string | null>((a, b) => (b && (!a || b > a) ? b : a), null),
+      lastSuccess: targets
+        .map((t) => t.lastSuccess)
+        .reduce<string | null>((a, b) => (b && (!a || b > a) ? b : a), null),
     };
   }
 

@@ -8,14 +8,27 @@ export function explainRcloneError(text: string, targetName: string): string {
   const detail = t.length > 240 ? `${t.slice(0, 240)}…` : t;
   if (/didn't find section in config file/i.test(t))
     return `rclone does not know the remote of target "${targetName}": add it with \`rclone config\` (in sync.rcloneConfig) or fix the target's remote`;
-  if (/\b401\b|Unauthorized|unable to authenticate|authentication failed|permission denied \(publickey|Login incorrect/i.test(t))
+  if (
+    /\b401\b|Unauthorized|unable to authenticate|authentication failed|permission denied \(publickey|Login incorrect/i.test(
+      t,
+    )
+  )
     return `wrong credentials: the destination of "${targetName}" refused the login; check the user and password in the rclone config (${detail})`;
-  if (/\b507\b|Insufficient Storage|no space left on device|quota exceeded|disk quota|file too large|too big for remaining disk space/i.test(t))
+  if (
+    /\b507\b|Insufficient Storage|no space left on device|quota exceeded|disk quota|file too large|too big for remaining disk space/i.test(
+      t,
+    )
+  )
     return `the destination of "${targetName}" is full (${detail})`;
   if (/read-only file system|\b403\b|Forbidden|\b405\b|permission denied|Method Not Allowed|access denied/i.test(t))
     return `the destination of "${targetName}" refused the write: it is read-only or this user may not write there (${detail})`;
-  if (/connection refused|no such host|i\/o timeout|network is unreachable|no route to host|connection reset|EOF|dial tcp|context deadline exceeded|TLS handshake/i.test(t))
+  if (
+    /connection refused|no such host|i\/o timeout|network is unreachable|no route to host|connection reset|EOF|dial tcp|context deadline exceeded|TLS handshake/i.test(
+      t,
+    )
+  )
     return `the destination of "${targetName}" is unreachable (offline?): the queue keeps the photos and retries (${detail})`;
-  if (/directory not found|not found/i.test(t)) return `the destination folder of "${targetName}" was not found (${detail})`;
+  if (/directory not found|not found/i.test(t))
+    return `the destination folder of "${targetName}" was not found (${detail})`;
   return detail || 'rclone failed without a message';
 }

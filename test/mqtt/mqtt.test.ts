@@ -3,8 +3,8 @@ import net from 'node:net';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Server, startMosquitto } from '../../scripts/real-servers.js';
 import { discoveryMessages, parseCommand, topicsFor } from '../../src/mqtt/discovery.js';
-import { type Server, startMosquitto } from '../helpers/servers.js';
 import { waitUntil } from '../helpers/tmp.js';
 import { SyncDaemon } from '../sync/helpers.js';
 
@@ -26,7 +26,8 @@ function checkHaPayload(component: string, p: Record<string, unknown>): string[]
   const problems: string[] = [];
   for (const anyOf of REQUIRED[component] ?? [['?unknown component']])
     if (!anyOf.some((k) => p[k] !== undefined)) problems.push(`${component}: needs ${anyOf.join(' or ')}`);
-  if (component === 'image' && p.image_topic && p.url_topic) problems.push('image: image_topic and url_topic are exclusive');
+  if (component === 'image' && p.image_topic && p.url_topic)
+    problems.push('image: image_topic and url_topic are exclusive');
   if (component === 'select' && (!Array.isArray(p.options) || p.options.length === 0)) problems.push('select: options');
   if (typeof p.unique_id !== 'string' || !p.unique_id) problems.push('unique_id');
   const dev = p.device as { identifiers?: unknown[] } | undefined;
@@ -121,8 +122,12 @@ describe('MQTT with a real mosquitto broker', () => {
     const a = daemon('0123456789abcdef0123456789abcdef');
     const b = daemon('fedcba9876543210fedcba9876543210');
     await Promise.all([a.start(), b.start()]);
-    const ida = (JSON.parse(a.cli(['status', '--json']).stdout).components as { name: string; status: { deviceId: string } }[]).find((c) => c.name === 'mqtt')?.status.deviceId as string;
-    const idb = (JSON.parse(b.cli(['status', '--json']).stdout).components as { name: string; status: { deviceId: string } }[]).find((c) => c.name === 'mqtt')?.status.deviceId as string;
+    const ida = (
+      JSON.parse(a.cli(['status', '--json']).stdout).components as { name: string; status: { deviceId: string } }[]
+    ).find((c) => c.name === 'mqtt')?.status.deviceId as string;
+    const idb = (
+      JSON.parse(b.cli(['status', '--json']).stdout).components as { name: string; status: { deviceId: string } }[]
+    ).find((c) => c.name === 'mqtt')?.status.deviceId as string;
     expect(ida).toMatch(/^pinhole-[0-9a-f]{10}$/);
     expect(idb).not.toBe(ida);
     for (const id of [ida, idb]) {
@@ -148,11 +153,19 @@ describe('MQTT with a real mosquitto broker', () => {
     expect(a.output.match(/photo captured/g)?.length).toBe(1);
     expect(b.output).not.toMatch(/photo captured/);
     // The last photo (a small JPEG) and the state follow.
-    await waitUntil(() => seen.get(`pinhole/${ida}/last_photo`)?.subarray(0, 2).toString('hex') === 'ffd8', 20_000, 100);
+    await waitUntil(
+      () => seen.get(`pinhole/${ida}/last_photo`)?.subarray(0, 2).toString('hex') === 'ffd8',
+      20_000,
+      100,
+    );
     await waitUntil(() => JSON.parse(seen.get(`pinhole/${ida}/state`)?.toString() ?? '{}').photos === 1, 20_000, 100);
     // A valid look command is applied and reported.
     ha.publish(`pinhole/${ida}/look/set`, 'sepia');
-    await waitUntil(() => JSON.parse(seen.get(`pinhole/${ida}/state`)?.toString() ?? '{}').look === 'sepia', 10_000, 100);
+    await waitUntil(
+      () => JSON.parse(seen.get(`pinhole/${ida}/state`)?.toString() ?? '{}').look === 'sepia',
+      10_000,
+      100,
+    );
     expect(a.proc?.exitCode).toBeNull();
 
     // The daemon stops: its availability turns offline (retained).
@@ -189,7 +202,9 @@ describe('MQTT with a real mosquitto broker', () => {
       await d.start();
       await waitUntil(() => cuts >= 2, 20_000, 100);
       await waitUntil(() => d.status().mqtt?.connected === true, 30_000, 200);
-      const id = (JSON.parse(d.cli(['status', '--json']).stdout).components as { name: string; status: { deviceId: string } }[]).find((c) => c.name === 'mqtt')?.status.deviceId as string;
+      const id = (
+        JSON.parse(d.cli(['status', '--json']).stdout).components as { name: string; status: { deviceId: string } }[]
+      ).find((c) => c.name === 'mqtt')?.status.deviceId as string;
       await waitUntil(() => seen.get(`pinhole/${id}/availability`)?.toString() === 'online', 20_000, 100);
       expect(d.output).toMatch(/disconnected from the broker; reconnecting/);
       expect(d.output).not.toMatch(/mqtt-secret-1/);
@@ -201,4 +216,3 @@ describe('MQTT with a real mosquitto broker', () => {
     }
   }, 120_000);
 });
-

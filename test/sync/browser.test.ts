@@ -20,7 +20,10 @@ describe.skipIf(!existsSync(CHROMIUM))('Sync in the web UI (real daemon, real rc
       `${(await import('node:fs')).readFileSync(d.configFile, 'utf8')}sync:\n  rcloneConfig: ${path.join(d.t.dir, 'none.conf')}\n  targets:\n    - { name: usb, remote: ${dest} }\n    - { name: ghost, remote: "ghost:photos" }\n`,
     );
     await d.start();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu'],
+    });
   }, 60_000);
 
   afterAll(async () => {

@@ -20,7 +20,8 @@ describe('pinhole doctor: rclone', () => {
     const bin = path.join(dir, 'bin');
     await fs.mkdir(bin, { recursive: true });
     // The real rclone's first line (rclone 1.60.1 on bookworm: `rclone v1.60.1-DEV`).
-    if (withRclone) await fs.writeFile(path.join(bin, 'rclone'), '#!/bin/sh\necho "rclone v1.60.1-DEV"\n', { mode: 0o755 });
+    if (withRclone)
+      await fs.writeFile(path.join(bin, 'rclone'), '#!/bin/sh\necho "rclone v1.60.1-DEV"\n', { mode: 0o755 });
     const config = defaultConfig();
     config.sync.targets = targets.map((t) => ({ ...t, what: 'originals' as const }));
     config.sync.rcloneConfig = path.join(dir, 'rclone.conf');

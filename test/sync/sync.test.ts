@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, promises as fs, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, promises as fs, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Server, startSftp, startWebdav, type WebdavServer } from '../helpers/servers.js';
+import { type Server, startSftp, startWebdav, type WebdavServer } from '../../scripts/real-servers.js';
 import { waitUntil } from '../helpers/tmp.js';
 import { rcloneObscure, SyncDaemon, writeRcloneConf } from './helpers.js';
 
@@ -84,7 +84,9 @@ describe('sync to real destinations (local folder, Apache WebDAV, OpenSSH SFTP) 
     const b = d.capture();
     const job = await d.api('POST', `/api/photos/${a}/variants`, { filter: 'sepia' });
     expect(job.status).toBe(202);
-    const s = await d.waitStatus((s) => s.targets.every((t) => t.queued + t.uploading + t.failed === 0) && s.targets[0].done === 3);
+    const s = await d.waitStatus(
+      (s) => s.targets.every((t) => t.queued + t.uploading + t.failed === 0) && s.targets[0].done === 3,
+    );
     expect(s.targets.map((t) => [t.name, t.done, t.failed, t.pendingBytes])).toEqual([
       ['usb', 3, 0, 0],
       ['nas', 2, 0, 0],
@@ -129,7 +131,9 @@ describe('sync to real destinations (local folder, Apache WebDAV, OpenSSH SFTP) 
   }, 120_000);
 
   it('keeps the queue through wrong credentials and a destination that is down, then delivers', async () => {
-    const d = daemon(`    - { name: nas, remote: "dav:down" }\n    - { name: home, remote: "sftp:${sftp.root}/creds" }\n`);
+    const d = daemon(
+      `    - { name: nas, remote: "dav:down" }\n    - { name: home, remote: "sftp:${sftp.root}/creds" }\n`,
+    );
     conf(d, { davPass: 'wrong-password', sftpKey: sftp.otherKey });
     dav.mkdir('down');
     await d.start();
@@ -238,7 +242,9 @@ describe('sync to real destinations (local folder, Apache WebDAV, OpenSSH SFTP) 
     const ids = [d.capture(), d.capture()];
     // Wait for an rclone to be uploading, then cut the power.
     const rclonePid = () => {
-      const st = JSON.parse(d.cli(['status', '--json']).stdout) as { components: { name: string; status?: { rclonePid?: number | null } }[] };
+      const st = JSON.parse(d.cli(['status', '--json']).stdout) as {
+        components: { name: string; status?: { rclonePid?: number | null } }[];
+      };
       return st.components.find((c) => c.name === 'sync')?.status?.rclonePid ?? null;
     };
     await waitUntil(() => rclonePid() !== null, 20_000, 50);
@@ -250,13 +256,18 @@ describe('sync to real destinations (local folder, Apache WebDAV, OpenSSH SFTP) 
         for (const f of listFiles(dir).filter((f) => !f.includes('.pinhole-incoming') && !f.startsWith('.davfs'))) {
           const id = f.replace(/\.jpg$/, '');
           expect(ids).toContain(id);
-          expect(statSync(path.join(dir, f)).size).toBe(statSync(path.join(d.dataDir, 'gallery', id, 'photo.jpg')).size);
+          expect(statSync(path.join(dir, f)).size).toBe(
+            statSync(path.join(d.dataDir, 'gallery', id, 'photo.jpg')).size,
+          );
         }
     };
     checkFinals();
     d.writeConfig(readFileSync(d.configFile, 'utf8').replace('bwlimit: 20k', 'bwlimit: null'));
     await d.start();
-    const s = await d.waitStatus((s) => s.targets.every((t) => t.done === 2 && t.queued + t.uploading + t.failed === 0), 60_000);
+    const s = await d.waitStatus(
+      (s) => s.targets.every((t) => t.done === 2 && t.queued + t.uploading + t.failed === 0),
+      60_000,
+    );
     expect(s.targets.map((t) => t.done)).toEqual([2, 2, 2]);
     checkFinals();
     for (const dir of [local, sdest, path.join(dav.www, 'kill')]) {

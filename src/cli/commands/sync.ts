@@ -30,7 +30,9 @@ function contract(sync: { targets?: unknown[] }, mqtt: unknown): SyncStatusJson 
   const m = mqtt as { connected?: unknown; lastError?: unknown } | null;
   return {
     targets,
-    mqtt: m ? { connected: m.connected === true, lastError: typeof m.lastError === 'string' ? m.lastError : null } : null,
+    mqtt: m
+      ? { connected: m.connected === true, lastError: typeof m.lastError === 'string' ? m.lastError : null }
+      : null,
   };
 }
 
@@ -45,7 +47,10 @@ function print(ctx: CliContext, s: SyncStatusJson, paused: boolean): void {
     );
     if (t.lastError) ctx.out(`  last error: ${t.lastError}`);
   }
-  if (s.mqtt) ctx.out(`mqtt: ${s.mqtt.connected ? 'connected' : 'not connected'}${s.mqtt.lastError ? ` (${s.mqtt.lastError})` : ''}`);
+  if (s.mqtt)
+    ctx.out(
+      `mqtt: ${s.mqtt.connected ? 'connected' : 'not connected'}${s.mqtt.lastError ? ` (${s.mqtt.lastError})` : ''}`,
+    );
   else ctx.out('mqtt: off');
 }
 

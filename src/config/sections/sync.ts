@@ -5,7 +5,10 @@ export const SyncTargetSchema = T.Object(
   {
     name: T.String({
       pattern: '^[a-z0-9][a-z0-9_-]{0,31}$',
-      ...meta({ title: 'Name', description: 'Shown in the UI and in `pinhole sync status` (never the remote itself).' }),
+      ...meta({
+        title: 'Name',
+        description: 'Shown in the UI and in `pinhole sync status` (never the remote itself).',
+      }),
     }),
     remote: T.String({
       minLength: 1,

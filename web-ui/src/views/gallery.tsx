@@ -14,7 +14,7 @@ function SyncBadge({ photo }: { photo: Photo }) {
   if (!s) return null;
   const [icon, label] = BADGE[s];
   return (
-    <span class={`badge sync-${s}`} data-testid="sync-badge" data-state={s} title={label} aria-label={label}>
+    <span class={`badge sync-${s}`} data-testid="sync-badge" data-state={s} title={label} role="img" aria-label={label}>
       {icon}
     </span>
   );

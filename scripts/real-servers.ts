@@ -81,7 +81,17 @@ export async function startWebdav(user = 'pinhole', password = 'dav-secret-1'): 
   execFileSync('htpasswd', ['-bc', path.join(dir, 'htpasswd'), user, password], { stdio: 'ignore' });
   const port = await freePort();
   const conf = path.join(dir, 'httpd.conf');
-  const mods = ['mpm_event', 'authz_core', 'authn_core', 'authn_file', 'auth_basic', 'authz_user', 'dav', 'dav_fs', 'alias'];
+  const mods = [
+    'mpm_event',
+    'authz_core',
+    'authn_core',
+    'authn_file',
+    'auth_basic',
+    'authz_user',
+    'dav',
+    'dav_fs',
+    'alias',
+  ];
   writeFileSync(
     conf,
     [
