@@ -427,28 +427,21 @@ export class SyncComponent implements Component {
     if (gone.length) log.info('photos deleted locally before upload, dropped from the queue', { count: gone.length });
     if (!staged.length) return;
     this.queue.touch();
-    this.uploadingBytes = 0;
     this.changed(staged.map((e) => e.photoId));
     const t0 = this.now();
     let result: RcloneResult;
     let transferred: Set<string>;
-    const onStats = (b: number) => {
-      this.uploadingBytes = b;
-    };
     if (strategy === 'direct') {
-      result = await this.rclone.run(
-        [
-          'copy',
-          stage,
-          t.remote,
-          '--no-traverse',
-          '-L',
-          '--transfers',
-          String(this.cfg.sync.transfers),
-          ...this.commonArgs(),
-        ],
-        { onStats },
-      );
+      // rclone's default listing of the destination, as a plain `rclone copy` does (one PROPFIND, not one per file).
+      result = await this.rclone.run([
+        'copy',
+        stage,
+        t.remote,
+        '-L',
+        '--transfers',
+        String(this.cfg.sync.transfers),
+        ...this.commonArgs(),
+      ]);
       transferred = result.transferred;
     } else {
       ts.incomingDirty = true;
