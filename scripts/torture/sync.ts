@@ -56,7 +56,8 @@ export async function run(opts: ScenarioOptions): Promise<Record<string, unknown
   const t0 = Date.now();
   try {
     await fs.mkdir(dest, { recursive: true });
-    await d.start();
+    // Generous: the machine may be saturated, and a start that is slow is not what this scenario checks.
+    await d.start(90_000);
     for (let c = 0; c < cycles; c++) {
       const shots = 1 + Math.floor(r() * 2);
       for (let i = 0; i < shots; i++) {
@@ -68,7 +69,7 @@ export async function run(opts: ScenarioOptions): Promise<Record<string, unknown
       if ((await status().catch(() => undefined))?.running) stats.killedWhileUploading++;
       await d.kill('SIGKILL');
       await checkFinals(`cycle ${c} after the cut`);
-      await d.start();
+      await d.start(90_000);
       for (const id of acked)
         if (!existsSync(path.join(d.dataDir, 'gallery', id, 'photo.jpg')))
           v.add(`cycle ${c}: confirmed photo ${id} lost`);
@@ -98,7 +99,7 @@ export async function run(opts: ScenarioOptions): Promise<Record<string, unknown
     v.check(final.done === gallery.length, `done ${final.done}, gallery ${gallery.length}`);
     // A fresh start purges what a cut upload left in the incoming folder before anything else.
     await d.kill('SIGTERM');
-    await d.start();
+    await d.start(90_000);
     await waitFor(
       'the incoming folder to be empty',
       () => walk(path.join(dest, '.pinhole-incoming')).length === 0,

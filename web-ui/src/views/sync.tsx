@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, errorText, formatBytes } from '../api';
+import { ApiError, api, errorText, formatBytes } from '../api';
 import { onWs } from '../ws';
 
 export interface SyncTargetStatus {
@@ -28,6 +28,7 @@ export function SyncSettings() {
   const [s, setS] = useState<SyncStatus | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [absent, setAbsent] = useState(false);
 
   const load = () =>
     api<SyncStatus>('GET', '/api/sync')
@@ -35,7 +36,11 @@ export function SyncSettings() {
         setS(r);
         setError(null);
       })
-      .catch((e) => setError(errorText(e)));
+      .catch((e) => {
+        // A daemon without the sync component: the section is simply not shown.
+        if (e instanceof ApiError && e.code === 'sync-unavailable') setAbsent(true);
+        else setError(errorText(e));
+      });
 
   useEffect(() => {
     void load();
@@ -59,6 +64,7 @@ export function SyncSettings() {
     }
   };
 
+  if (absent) return null;
   return (
     <section class="sync-settings" data-testid="sync-settings">
       <h3>Sync</h3>
