@@ -154,6 +154,8 @@ describe('daemon with the simulated camera and buttons', () => {
       ['faces', true],
       ['filters', true],
       ['gpio', true],
+      ['sync', true],
+      ['mqtt', true],
       ['web', true],
     ]);
   });
