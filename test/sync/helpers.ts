@@ -43,13 +43,6 @@ export class SyncDaemon extends TestDaemon {
     this.url = m ? m[1] : '';
   }
 
-  /** TestDaemon.stop waits for an exit that already happened when the process died of a signal. */
-  override async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return p?.exitCode ?? null;
-    return super.stop(signal);
-  }
-
   status(cmd: 'status' | 'now' | 'retry' = 'status'): SyncStatus {
     const r = this.cli(['sync', cmd, '--json']);
     if (r.code !== 0) throw new Error(`pinhole sync ${cmd} failed (${r.code}): ${r.stderr}`);
