@@ -98,6 +98,7 @@ export class SyncComponent implements Component {
   private wakeCapture?: () => void;
   private rr = 0;
   private lastPass: Promise<void> = Promise.resolve();
+  private pruning?: Promise<string[]>;
 
   constructor(private readonly opts: SyncComponentOptions) {
     this.cfg = opts.config;
@@ -579,7 +580,15 @@ export class SyncComponent implements Component {
    * Deletes photos older than sync.deleteLocalAfterDays whose every wanted file is in every target's ledger and
    * whose remote copy is verified now: same size, and same hash where the backend reports one.
    */
-  async prune(): Promise<string[]> {
+  prune(): Promise<string[]> {
+    // One at a time: the timer and a caller (tests) must not both delete the same photo.
+    this.pruning ??= this.pruneOnce().finally(() => {
+      this.pruning = undefined;
+    });
+    return this.pruning;
+  }
+
+  private async pruneOnce(): Promise<string[]> {
     const days = this.cfg.sync.deleteLocalAfterDays;
     const g = this.opts.gallery();
     if (days === null || !g || !this.targets.length || this.looping) return [];
