@@ -54,7 +54,7 @@ export class TestDaemon {
     return runCliSync([...args, '--config', this.configFile], { input, env: this.env });
   }
 
-  async start(waitFor = /app: ready/): Promise<void> {
+  async start(waitFor = /app: ready/, timeoutMs = 30_000): Promise<void> {
     this.output = '';
     this.proc = spawn(process.execPath, [cliPath, 'run', '--config', this.configFile], {
       cwd: repoRoot,
@@ -68,7 +68,7 @@ export class TestDaemon {
       this.output += d.toString();
     });
     const proc = this.proc;
-    await waitUntil(() => waitFor.test(this.output) || hasExited(proc), 30_000);
+    await waitUntil(() => waitFor.test(this.output) || hasExited(proc), timeoutMs);
     if (hasExited(proc)) throw new Error(`daemon exited ${proc.exitCode ?? proc.signalCode}:\n${this.output}`);
   }
 

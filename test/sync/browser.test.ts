@@ -24,7 +24,7 @@ describe.skipIf(!existsSync(CHROMIUM))('Sync in the web UI (real daemon, real rc
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu'],
     });
-  }, 60_000);
+  }, 300_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -62,7 +62,7 @@ describe.skipIf(!existsSync(CHROMIUM))('Sync in the web UI (real daemon, real rc
     await section.getByRole('button', { name: 'Pause' }).waitFor();
     await section.getByRole('button', { name: 'Retry failed' }).click();
     // Retried at once: the ghost's attempt count goes up (it fails again, in words).
-    await waitUntil(() => /upload failed target=ghost/.test(d.output) || d.status().targets[1].failed === 1, 10_000);
+    await waitUntil(() => /upload failed target=ghost/.test(d.output) || d.status().targets[1].failed === 1, 60_000);
     await section.getByRole('button', { name: 'Sync now' }).click();
     expect(((await d.api('GET', '/api/sync')).json as { paused: boolean }).paused).toBe(false);
 
@@ -72,5 +72,5 @@ describe.skipIf(!existsSync(CHROMIUM))('Sync in the web UI (real daemon, real rc
     expect(await page.getByTestId('sync-status').textContent()).toMatch(/ghost: rclone does not know the remote/);
     await page.screenshot({ path: path.join(d.t.dir, 'status.png') });
     await ctx.close();
-  }, 90_000);
+  }, 300_000);
 });

@@ -37,8 +37,9 @@ export class SyncDaemon extends TestDaemon {
     return path.join(this.t.dir, 'data');
   }
 
-  override async start(waitFor = /app: ready/): Promise<void> {
-    await super.start(waitFor);
+  /** A daemon start on a machine shared with other test runs may take long: generous by default. */
+  override async start(waitFor = /app: ready/, timeoutMs = 120_000): Promise<void> {
+    await super.start(waitFor, timeoutMs);
     const m = /web: listening url=(http:\/\/[0-9.:]+)/.exec(this.output);
     this.url = m ? m[1] : '';
   }
@@ -69,12 +70,19 @@ export class SyncDaemon extends TestDaemon {
     return { status: res.status, json };
   }
 
-  /** Waits until `pred` holds for the JSON status (polled through the CLI). */
-  async waitStatus(pred: (s: SyncStatus) => boolean, timeoutMs = 30_000): Promise<SyncStatus> {
+  /**
+   * Waits until `pred` holds for the JSON status: polled through GET /api/sync (cheap), then confirmed through
+   * `pinhole sync status --json` (the contract), which is what it returns. Each CLI call is a Node start: polling
+   * with it alone would load a busy machine for no gain.
+   */
+  async waitStatus(pred: (s: SyncStatus) => boolean, timeoutMs = 120_000): Promise<SyncStatus> {
     let last: SyncStatus | undefined;
     try {
       await waitUntil(
-        () => {
+        async () => {
+          const api = await this.api('GET', '/api/sync').catch(() => undefined);
+          const targets = (api?.json as { targets?: SyncStatus['targets'] } | undefined)?.targets;
+          if (api?.status !== 200 || !targets || !pred({ targets, mqtt: last?.mqtt ?? null })) return false;
           last = this.status();
           return pred(last);
         },
