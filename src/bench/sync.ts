@@ -168,6 +168,9 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, unkn
       const cfg = cfgFor('dav:lag', (c) => {
         c.sync.bwlimit = '2M';
         c.sync.batchSize = 5;
+        // Encoding a full-size still on a saturated machine can take longer than the default watchdog allows;
+        // a killed camera would time the restart, not the shutter.
+        c.camera.frameTimeoutMs = 60_000;
       });
       const cam = new RpicamCamera({
         config: { ...cfg.camera, backend: 'sim' },
@@ -405,8 +408,8 @@ async function daemonMemory(o: {
     const left = rcloneChildren(pid).length;
     return {
       profile,
-      daemonIdleMB: { peak: r2(idleRss.peak), p50: r2(idleRss.p50) },
-      daemonWhileSyncingMB: { peak: r2(syncing.peak), p50: r2(syncing.p50) },
+      daemonIdleMB: { peak: r2(idleRss.peak), p50: r2(idleRss.p50), samples: idleRss.samples },
+      daemonWhileSyncingMB: { peak: r2(syncing.peak), p50: r2(syncing.p50), samples: syncing.samples },
       daemonRatioPeak: r2(syncing.peak / idleRss.peak),
       daemonRatioP50: r2(syncing.p50 / idleRss.p50),
       rcloneMB: { peak: r2(rcloneRss.peak), p50: r2(rcloneRss.p50) },
