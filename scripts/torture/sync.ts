@@ -29,8 +29,10 @@ export async function run(opts: ScenarioOptions): Promise<Record<string, unknown
   const r = rng(seed);
   const v = new Violations();
   const dest = path.join(await fs.mkdtemp('/tmp/pinhole-torture-sync-'), 'dest');
+  // rclone at nice 0: power-cut safety is checked here, not priority, and a nice-19 rclone on a machine shared with
+  // other jobs barely runs.
   const d = new TortureDaemon({
-    storageYaml: `  minFreeMB: 0\nsync:\n  rcloneConfig: ./no-rclone.conf\n  bwlimit: 120k\n  transfers: 2\n  retryInitialSeconds: 1\n  retryMaxSeconds: 2\n  targets:\n    - { name: usb, remote: ${dest} }`,
+    storageYaml: `  minFreeMB: 0\nsync:\n  rcloneConfig: ./no-rclone.conf\n  nice: 0\n  bwlimit: 120k\n  transfers: 2\n  retryInitialSeconds: 1\n  retryMaxSeconds: 2\n  targets:\n    - { name: usb, remote: ${dest} }`,
   });
   const acked = new Set<string>();
   const stats = { cyclesSurvived: 0, killedWhileUploading: 0, captures: 0, partialAtFinal: 0, foreignAtFinal: 0 };

@@ -103,6 +103,7 @@ export class RcloneRunner {
     });
     this.child = child;
     this.paused = false;
+    if (child.pid !== undefined) void lowerAutogroup(child.pid, this.opts.nice ?? 19);
     const result: RcloneResult = { code: null, signal: null, transferred: new Set(), errors: [], bytes: 0 };
     const pidWrite =
       child.pid !== undefined
@@ -201,6 +202,17 @@ export class RcloneRunner {
     await gone;
     clearTimeout(t);
   }
+}
+
+/**
+ * `detached` gives the child its own session, and with CONFIG_SCHED_AUTOGROUP (on when
+ * /proc/sys/kernel/sched_autogroup_enabled is 1) its own scheduling group: the scheduler then shares the CPU between
+ * groups first, and the child's nice only ranks it inside its group of one. Without this, a "nice 19" rclone gets
+ * as much CPU as the whole daemon. Setting the group's nice (sched(7), /proc/PID/autogroup) puts it back behind.
+ * No autogroup support (or a cgroup with the cpu controller, where autogroups do not apply): nothing to do.
+ */
+async function lowerAutogroup(pid: number, nice: number): Promise<void> {
+  await fs.writeFile(`/proc/${pid}/autogroup`, `${nice}\n`).catch(() => {});
 }
 
 /** rclone gets the environment it needs, not the daemon's malloc tuning (Go has its own allocator). */

@@ -108,6 +108,7 @@ export class SyncComponent implements Component {
     this.ledger = new DoneLedger(path.join(state, 'sync'));
     this.rclone = new RcloneRunner({
       command: opts.rcloneCommand,
+      nice: this.cfg.sync.nice,
       pidFile: path.join(this.cfg.dataDir, 'run', 'rclone.pid'),
     });
     this.deviceId = deviceIdOf(this.cfg);

@@ -17,7 +17,7 @@ describe.skipIf(!existsSync(CHROMIUM))('Sync in the web UI (real daemon, real rc
     const dest = path.join(d.t.dir, 'dest');
     mkdirSync(dest);
     d.writeConfig(
-      `${(await import('node:fs')).readFileSync(d.configFile, 'utf8')}sync:\n  rcloneConfig: ${path.join(d.t.dir, 'none.conf')}\n  targets:\n    - { name: usb, remote: ${dest} }\n    - { name: ghost, remote: "ghost:photos" }\n`,
+      `${(await import('node:fs')).readFileSync(d.configFile, 'utf8')}sync:\n  rcloneConfig: ${path.join(d.t.dir, 'none.conf')}\n  nice: 0\n  targets:\n    - { name: usb, remote: ${dest} }\n    - { name: ghost, remote: "ghost:photos" }\n`,
     );
     await d.start();
     browser = await chromium.launch({

@@ -50,6 +50,7 @@ describe('sync.deleteLocalAfterDays', () => {
     cfg.dataDir = dataDir;
     cfg.sync.rcloneConfig = path.join(dir, 'no-rclone.conf');
     cfg.sync.deleteLocalAfterDays = days;
+    cfg.sync.nice = 0; // a shared test machine would starve a nice-19 rclone
     cfg.sync.targets = [{ name: 'usb', remote: dest, what: 'originals' }];
     cfg.mqtt.machineIdFile = path.join(dir, 'machine-id');
     const sync = new SyncComponent({ config: cfg, bus, gallery: () => gallery, now: () => clock.now });

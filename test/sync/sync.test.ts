@@ -60,13 +60,17 @@ describe('sync to real destinations (local folder, Apache WebDAV, OpenSSH SFTP) 
     return file;
   }
 
+  /**
+   * rclone at nice 0: these tests are about what reaches the destination, and on a machine shared with other test
+   * runs a nice-19 scheduling group gets almost no CPU (test/sync/rclone-runner.test.ts checks the priority).
+   */
   function daemon(targets: string, extra = ''): SyncDaemon {
     const d = new SyncDaemon('');
     daemons.push(d);
     const rc = path.join(d.t.dir, 'rclone.conf');
     d.writeConfig(
       readFileSync(d.configFile, 'utf8') +
-        `sync:\n  rcloneConfig: ${rc}\n  retryInitialSeconds: 1\n  retryMaxSeconds: 2\n  targets:\n${targets}${extra}`,
+        `sync:\n  rcloneConfig: ${rc}\n  nice: 0\n  retryInitialSeconds: 1\n  retryMaxSeconds: 2\n  targets:\n${targets}${extra}`,
     );
     return d;
   }

@@ -61,6 +61,16 @@ export const SyncSchema = T.Object(
       default: 4,
       ...meta({ title: 'Parallel transfers', description: "rclone's --transfers for one batch." }),
     }),
+    nice: T.Integer({
+      minimum: 0,
+      maximum: 19,
+      default: 19,
+      ...meta({
+        title: 'rclone CPU niceness',
+        description:
+          'Scheduling priority of the rclone child (and of its own scheduling group): 19 = background work, behind the shutter, the preview and the filters. Lower it only on a camera with CPU to spare.',
+      }),
+    }),
     batchSize: T.Integer({
       minimum: 1,
       maximum: 500,
