@@ -163,10 +163,10 @@ install_packages() {
   local pigpio=""
   if [ "$DRY" = 1 ] || [ -n "$(apt_candidate pigpio)" ]; then pigpio="pigpio"
   else say "pigpio: no package on this release (trixie has none); gpio.backend pigpio is unavailable, gpiod is used"; fi
-  say "apt packages: camera apps, GPIO tools (gpiod), polkit, native addon build tools, mDNS (avahi-daemon)"
+  say "apt packages: camera apps, GPIO tools (gpiod), polkit, rclone (sync), native addon build tools, mDNS (avahi-daemon)"
   # shellcheck disable=SC2086 # empty words on purpose
   sys apt-get install -y --no-install-recommends $camera gpiod $pigpio polkitd build-essential python3 avahi-daemon \
-    ca-certificates
+    ca-certificates rclone
   choose_node
   sys systemctl enable --now avahi-daemon || say "warning: avahi-daemon did not start; <hostname>.local may not resolve"
 }
@@ -385,6 +385,14 @@ install_config() {
   sys chown pinhole:pinhole /etc/pinhole/config.yaml
 }
 
+# sync.rcloneConfig holds the owner's storage passwords: only the service user may read it.
+install_rclone_config() {
+  local rc="$ETC/rclone.conf"
+  [ -e "$rc" ] || : > "$rc"
+  chmod 0600 "$rc"
+  sys chown pinhole:pinhole /etc/pinhole/rclone.conf
+}
+
 install_system_files() {
   say "systemd unit, polkit rule and /usr/local/bin/pinhole (Node: $NODE)"
   mkdir -p "$(dirname "$UNIT")" "$(dirname "$WRAPPER")" "$(dirname "$POLKIT_RULE")"
@@ -471,6 +479,7 @@ install_app
 install_dirs
 install_system_files
 install_config
+install_rclone_config
 install_models
 start_service
 print_done

@@ -533,6 +533,71 @@ export const checkClock: Check = async ({ sys }) => {
   };
 };
 
+/** rclone for sync.targets: present, its version, and a config file only the daemon's user can read. */
+export const checkRclone: Check = async ({ sys, config }) => {
+  const id = 'rclone';
+  const title = 'rclone (sync)';
+  const targets = config.sync.targets;
+  const r = await sys.exec('rclone', ['version'], 10_000);
+  if (!r.found)
+    return {
+      id,
+      title,
+      status: targets.length ? 'fail' : 'skip',
+      message: targets.length
+        ? 'rclone is not installed, so sync.targets cannot upload'
+        : 'rclone not installed (no sync targets)',
+      fix: 'sudo apt install rclone',
+    };
+  const version = /rclone v?(\d+\.\d+\.\d+)/.exec(r.stdout)?.[1] ?? 'unknown';
+  const file = config.sync.rcloneConfig;
+  const needsConfig = targets.some((t) => !t.remote.startsWith('/') && !t.remote.startsWith('.'));
+  let st: import('node:fs').Stats | undefined;
+  try {
+    st = await fs.stat(file);
+  } catch {
+    st = undefined;
+  }
+  if (!st)
+    return needsConfig
+      ? {
+          id,
+          title,
+          status: 'fail',
+          message: `rclone ${version}; ${file} is missing but a target names an rclone remote`,
+          fix: `sudo -u pinhole rclone config --config ${file} && sudo chmod 600 ${file}`,
+          details: { version, file },
+        }
+      : {
+          id,
+          title,
+          status: 'ok',
+          message: `rclone ${version}; no config file needed (local folders only)`,
+          details: { version },
+        };
+  const mode = st.mode & 0o777;
+  const uid = process.getuid?.() ?? st.uid;
+  if (mode & 0o077)
+    return {
+      id,
+      title,
+      status: 'fail',
+      message: `rclone ${version}; ${file} has mode ${mode.toString(8).padStart(4, '0')}: its passwords are readable by others, so sync refuses it`,
+      fix: `sudo chmod 600 ${file}`,
+      details: { version, file, mode: mode.toString(8) },
+    };
+  if (st.uid !== uid && uid !== 0)
+    return {
+      id,
+      title,
+      status: 'warn',
+      message: `rclone ${version}; ${file} belongs to uid ${st.uid}, not to this user`,
+      fix: `sudo chown pinhole:pinhole ${file}`,
+      details: { version, file },
+    };
+  return { id, title, status: 'ok', message: `rclone ${version}; ${file} mode 0600`, details: { version, file } };
+};
+
 export const ALL_CHECKS: Check[] = [
   checkBoard,
   check64Bit,
@@ -550,4 +615,5 @@ export const ALL_CHECKS: Check[] = [
   checkTemperature,
   checkThrottling,
   checkClock,
+  checkRclone,
 ];

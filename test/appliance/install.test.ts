@@ -68,6 +68,10 @@ describe('scripts/install.sh --root (dry run)', { timeout: 240_000 }, () => {
     expect(await fs.readFile(at('etc/systemd/system/pinhole.service'), 'utf8')).toBe(
       (await fs.readFile(path.join(repoRoot, 'systemd/pinhole.service'), 'utf8')).replaceAll('@NODE@', node),
     );
+    // The rclone config (sync credentials) exists for the service user only.
+    expect(r.stdout).toContain('would run: chown pinhole:pinhole /etc/pinhole/rclone.conf');
+    expect((await fs.stat(at('etc/pinhole/rclone.conf'))).mode & 0o777).toBe(0o600);
+    expect(r.stdout).toMatch(/apt-get install -y --no-install-recommends .* rclone/);
     const wrapper = at('usr/local/bin/pinhole');
     expect((await fs.stat(wrapper)).mode & 0o111).toBe(0o111);
     expect(await fs.readFile(wrapper, 'utf8')).toContain(`node=${node}\n`);

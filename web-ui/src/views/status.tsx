@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText, formatBytes } from '../api';
 import { onWs } from '../ws';
+import type { SyncStatus } from './sync';
 
 interface StatusReport {
   storage?: { freeBytes: number; totalBytes: number; minFreeBytes?: number; photoCount?: number };
@@ -16,6 +17,8 @@ interface StatusReport {
     filter?: { kind: string; us: number; detail: string };
     warnings?: string[];
   };
+  sync?: Omit<SyncStatus, 'mqtt'> & { pendingBytes: number; lastSuccess: string | null };
+  mqtt?: { connected: boolean; lastError: string | null } | null;
 }
 
 export function Status() {
@@ -129,6 +132,33 @@ export function Status() {
               {w}
             </p>
           ))}
+        </section>
+      )}
+      {s.sync && s.sync.targets.length > 0 && (
+        <section data-testid="sync-status">
+          <h3>Sync</h3>
+          <p>
+            {s.sync.queueLength} file(s) waiting ({formatBytes(s.sync.pendingBytes)}) · last success:{' '}
+            {s.sync.lastSuccess ? new Date(s.sync.lastSuccess).toLocaleString() : 'never'}
+            {s.sync.paused && ' · paused'}
+          </p>
+          {s.sync.targets
+            .filter((t) => t.lastError)
+            .map((t) => (
+              <p class="error" key={t.name}>
+                {t.name}: {t.lastError}
+              </p>
+            ))}
+        </section>
+      )}
+      {s.mqtt && (
+        <section data-testid="mqtt-status">
+          <h3>Home Assistant (MQTT)</h3>
+          <p>
+            <span class={`dot ${s.mqtt.connected ? 'streaming' : 'crashed'}`} />{' '}
+            {s.mqtt.connected ? 'connected' : 'not connected'}
+          </p>
+          {s.mqtt.lastError && <p class="error">{s.mqtt.lastError}</p>}
         </section>
       )}
       {s.configErrors.length > 0 && (
