@@ -1,4 +1,3 @@
-import { runDaemon } from '../../daemon.js';
 import { errorMessage } from '../../util/errors.js';
 import type { CliCommand } from '../types.js';
 import { version } from '../version.js';
@@ -10,6 +9,9 @@ export const command: CliCommand = {
   options: { dev: { type: 'boolean' } },
   async run({ values }, ctx) {
     try {
+      // Loaded here, not at the top: the daemon pulls in the whole app (sharp, express, the web routes, sync...),
+      // which every other `pinhole` command would otherwise load too (~1 s of CPU per call on this machine).
+      const { runDaemon } = await import('../../daemon.js');
       await runDaemon({
         configFlag: ctx.configFlag,
         version: version(),
