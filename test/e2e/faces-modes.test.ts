@@ -65,11 +65,19 @@ describe('smile shutter, best shot and People in the daemon', () => {
   it('the smiling astronaut fires the smile shutter; live face events carry smile scores meanwhile', async () => {
     const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`, { headers: { authorization: auth.authorization } });
     const smiles: number[] = [];
+    // live frames get expressions only while the smile shutter is armed: faces seen before arming have no smile
+    let armed = false;
+    const unarmedFaces: { smile?: number }[] = [];
     ws.on('message', (m) => {
       const e = JSON.parse(String(m)) as { type: string; data: { faces?: { smile?: number }[] } };
-      if (e.type === 'faces') for (const f of e.data.faces ?? []) if (typeof f.smile === 'number') smiles.push(f.smile);
+      if (e.type !== 'faces') return;
+      if (!armed) unarmedFaces.push(...(e.data.faces ?? []));
+      else for (const f of e.data.faces ?? []) if (typeof f.smile === 'number') smiles.push(f.smile);
     });
     await new Promise((r) => ws.once('open', r));
+    await waitUntil(() => unarmedFaces.length >= 2, 30_000);
+    expect(unarmedFaces.every((f) => f.smile === undefined)).toBe(true);
+    armed = true;
     const r = d.cli(['mode', 'smile-shutter', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ mode: 'smile-shutter', state: 'armed' });
@@ -158,10 +166,25 @@ describe('smile shutter, best shot and People in the daemon', () => {
     const thumb = await http('GET', `/api/people/faces/${(list[0] as { cover?: string }).cover}/thumb`);
     expect(thumb.status).toBe(200);
     expect(thumb.headers['content-type']).toBe('image/jpeg');
-    // descriptors never reach the photo's sidecar or JPEG
-    for (const p of await photos()) {
-      const dir = path.join(d.t.dir, 'data', 'gallery', p.id);
-      expect(await fs.readFile(path.join(dir, 'meta.json'), 'utf8')).not.toMatch(/descriptor/i);
+    // descriptors never reach the photo's files (JPEG and its XMP, sidecar, alternates: what a sync copies): the
+    // stored descriptors, as base64 or as raw float32 bytes, appear in no file under the gallery
+    const stored: Buffer[] = [];
+    for (const f of await fs.readdir(path.join(d.t.dir, 'data', 'people', 'faces'))) {
+      const ff = JSON.parse(await fs.readFile(path.join(d.t.dir, 'data', 'people', 'faces', f), 'utf8'));
+      for (const face of ff.faces as { d: string | null }[]) if (face.d) stored.push(Buffer.from(face.d, 'base64'));
+    }
+    expect(stored).toHaveLength(3);
+    const galleryFiles = (await fs.readdir(path.join(d.t.dir, 'data', 'gallery'), { recursive: true }))
+      .map((f) => path.join(d.t.dir, 'data', 'gallery', f))
+      .filter((f) => /\.(jpe?g|json|xmp)$/i.test(f));
+    expect(galleryFiles.filter((f) => f.endsWith('.jpg')).length).toBeGreaterThanOrEqual(3);
+    for (const f of galleryFiles) {
+      const bytes = await fs.readFile(f);
+      expect(bytes.toString('latin1'), f).not.toMatch(/descriptor/i);
+      for (const dsc of stored) {
+        expect(bytes.includes(dsc.subarray(0, 32)), f).toBe(false);
+        expect(bytes.includes(Buffer.from(dsc.toString('base64').slice(0, 40))), f).toBe(false);
+      }
     }
     // deleting a photo deletes its faces
     const astronaut = (await photos()).at(-1) as { id: string };
