@@ -71,8 +71,8 @@ describe('memory with smile shutter and People on (Zero 2 W profile)', () => {
       }),
     );
     await d.start();
-    await waitUntil(() => /camera: camera (armed|streaming)/.test(d.output), 30_000);
-  }, 60_000);
+    await waitUntil(() => /camera: camera (armed|streaming)/.test(d.output), 60_000);
+  }, 180_000);
   afterAll(async () => {
     if (process.env.PINHOLE_TEST_LOG) writeFileSync(process.env.PINHOLE_TEST_LOG, d.output);
     await d.cleanup();

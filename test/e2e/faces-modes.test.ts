@@ -55,8 +55,8 @@ describe('smile shutter, best shot and People in the daemon', () => {
     d.writeConfig(config(smiling, 60_000));
     await d.start();
     url = /web: listening url=(\S+)/.exec(d.output)?.[1] ?? '';
-    await waitUntil(() => /camera: camera (armed|streaming)/.test(d.output), 30_000);
-  }, 90_000);
+    await waitUntil(() => /camera: camera (armed|streaming)/.test(d.output), 60_000);
+  }, 180_000);
   afterAll(async () => {
     if (process.env.PINHOLE_TEST_LOG) await fs.writeFile(process.env.PINHOLE_TEST_LOG, d.output);
     await d.cleanup();
@@ -75,8 +75,14 @@ describe('smile shutter, best shot and People in the daemon', () => {
       else for (const f of e.data.faces ?? []) if (typeof f.smile === 'number') smiles.push(f.smile);
     });
     await new Promise((r) => ws.once('open', r));
-    await waitUntil(() => unarmedFaces.length >= 2, 30_000);
+    // a viewer on the preview: live detection runs, without expressions
+    const viewer = new AbortController();
+    const stream = await fetch(`${url}/stream.mjpg`, { headers: auth, signal: viewer.signal });
+    expect(stream.status).toBe(200);
+    await waitUntil(() => unarmedFaces.length >= 2, 60_000);
     expect(unarmedFaces.every((f) => f.smile === undefined)).toBe(true);
+    viewer.abort();
+    await stream.body?.cancel().catch(() => {});
     armed = true;
     const r = d.cli(['mode', 'smile-shutter', '--json']);
     expect(r.code, r.stderr).toBe(0);
@@ -89,7 +95,9 @@ describe('smile shutter, best shot and People in the daemon', () => {
     expect(meta.source).toBe('cli');
     expect(meta.mode).toMatchObject({ name: 'smile-shutter', frames: 3, threshold: 0.7 });
     expect(meta.mode.smiles.every((s: number) => s >= 0.7)).toBe(true);
-    expect(meta.mode.firstFrameToCommandMs).toBeGreaterThan(0);
+    expect(meta.mode.firstFrameToCaptureMs).toBeGreaterThan(0);
+    expect(meta.mode.lastFrameToCaptureMs).toBeLessThanOrEqual(meta.mode.firstFrameToCaptureMs);
+    expect(meta.mode.firstFrameToCommandMs).toBeGreaterThanOrEqual(meta.mode.firstFrameToCaptureMs);
     expect(smiles.length).toBeGreaterThanOrEqual(3);
     expect(Math.max(...smiles)).toBeGreaterThanOrEqual(0.7);
     ws.close();

@@ -50,7 +50,8 @@ export class TestDaemon {
     return runCliSync([...args, '--config', this.configFile], { input, env: this.env });
   }
 
-  async start(waitFor = /app: ready/): Promise<void> {
+  /** `timeoutMs` is generous: a daemon loading its models on a machine loaded many times over takes a while. */
+  async start(waitFor = /app: ready/, timeoutMs = 90_000): Promise<void> {
     this.output = '';
     this.proc = spawn(process.execPath, [cliPath, 'run', '--config', this.configFile], {
       cwd: repoRoot,
@@ -63,7 +64,7 @@ export class TestDaemon {
     this.proc.stderr?.on('data', (d: Buffer) => {
       this.output += d.toString();
     });
-    await waitUntil(() => waitFor.test(this.output) || this.proc?.exitCode !== null, 30_000);
+    await waitUntil(() => waitFor.test(this.output) || this.proc?.exitCode !== null, timeoutMs);
     if (this.proc.exitCode !== null) throw new Error(`daemon exited ${this.proc.exitCode}:\n${this.output}`);
   }
 
