@@ -12,11 +12,15 @@ import { ControlServer } from './control/server.js';
 import type { EventBus } from './events.js';
 import { FilterJobs } from './filters/jobs.js';
 import { filterDepsFromConfig } from './filters/setup.js';
+import { ChildJobRunner } from './filters/worker/child-runner.js';
 import type { ButtonActionHandlers } from './hw/gpio/actions.js';
 import { GpioComponent } from './hw/gpio/gpio-component.js';
 import { ledStateForCamera } from './hw/gpio/led-state.js';
 import { requestPoweroff } from './hw/gpio/poweroff.js';
 import { type ComponentFactory, Lifecycle } from './lifecycle.js';
+import { mqttDepsFor } from './mqtt/deps.js';
+import { MqttComponent } from './mqtt/mqtt-component.js';
+import { SyncComponent } from './sync/sync-component.js';
 import { powerActions, realProbe } from './system/status.js';
 import { writeFileAtomic } from './util/atomic-write.js';
 import { errorMessage, UnavailableError } from './util/errors.js';
@@ -84,6 +88,10 @@ export class App {
     return m;
   }
 
+  sync(): SyncComponent | undefined {
+    return this.lifecycle.get<SyncComponent>('sync');
+  }
+
   gpio(): GpioComponent | undefined {
     return this.lifecycle.get<GpioComponent>('gpio');
   }
@@ -112,7 +120,8 @@ export class App {
         name: 'filters',
         optional: true,
         create: (cfg) => {
-          const deps = filterDepsFromConfig(cfg, { workDir: path.join(cfg.dataDir, 'tmp', 'filters') });
+          const workDir = path.join(cfg.dataDir, 'tmp', 'filters');
+          const deps = filterDepsFromConfig(cfg, { workDir });
           // Face-aware filters use the live detector's session when it is loaded: one YuNet in memory, not two.
           const own = deps.faces;
           if (own) {
@@ -133,6 +142,13 @@ export class App {
             workers: cfg.filters.workers,
             queueLimit: cfg.filters.queueLimit,
             onCapture: cfg.filters.onCapture,
+            // Jobs run in a low-priority worker process: they never compete with the shutter, preview or faces.
+            runner: new ChildJobRunner({
+              config: cfg,
+              workDir,
+              faces: deps.faces,
+              idleExitMs: cfg.filters.idleReleaseSeconds * 1000,
+            }),
           });
         },
       },
@@ -143,6 +159,22 @@ export class App {
         optional: true,
         create: (cfg) =>
           new GpioComponent({ config: cfg, bus: this.bus, handlers: this.buttonHandlers(), initialLedState: 'busy' }),
+      },
+      {
+        name: 'sync',
+        optional: true,
+        create: (cfg) =>
+          new SyncComponent({
+            config: cfg,
+            bus: this.bus,
+            gallery: () => this.lifecycle.get<CameraComponent>('camera')?.gallery,
+          }),
+      },
+      {
+        name: 'mqtt',
+        optional: true,
+        create: (cfg) =>
+          new MqttComponent({ config: cfg, bus: this.bus, deps: mqttDepsFor(this, realProbe(), this.opts.version) }),
       },
       {
         name: 'web',
@@ -204,11 +236,8 @@ export class App {
         return this.capture('button', this.selectedLook);
       },
       nextFilter: async () => {
-        const recipes = Object.keys(this.store.config.filters.recipes);
-        const cycle: (string | null)[] = [null, ...recipes, ...BUTTON_LOOKS];
-        this.selectedLook = cycle[(cycle.indexOf(this.selectedLook) + 1) % cycle.length];
-        log.info('look selected', { look: this.selectedLook ?? 'none' });
-        this.bus.emit('look.selected', { look: this.selectedLook });
+        const cycle: (string | null)[] = [null, ...this.looks()];
+        this.selectLook(cycle[(cycle.indexOf(this.selectedLook) + 1) % cycle.length]);
       },
       toggleFaces: async () => {
         const f = this.faces();
@@ -221,6 +250,17 @@ export class App {
       gestureShutter: () => this.modes().arm('gesture-shutter', 'button'),
       bestShot: () => this.modes().takeBestShot('button'),
     };
+  }
+
+  /** The looks a button or Home Assistant can select: the config's recipes, then the cheap built-in looks. */
+  looks(): string[] {
+    return [...Object.keys(this.store.config.filters.recipes), ...BUTTON_LOOKS];
+  }
+
+  selectLook(look: string | null): void {
+    this.selectedLook = look !== null && this.looks().includes(look) ? look : null;
+    log.info('look selected', { look: this.selectedLook ?? 'none' });
+    this.bus.emit('look.selected', { look: this.selectedLook });
   }
 
   get url(): string | undefined {
@@ -265,6 +305,8 @@ export class App {
         await this.recordFaces(p.id).catch((e: unknown) =>
           log.warn('face detection of the photo failed', { id: p.id, error: errorMessage(e) }),
         );
+        // The file is final now (faces embedded): sync and MQTT may read it.
+        this.bus.emit('photo.ready', { id: p.id });
         await this.lifecycle.get<FilterJobs>('filters')?.onCaptured(p.id);
       }),
       // A best-shot alternate promoted: the photo shows other faces now.

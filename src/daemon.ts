@@ -3,7 +3,13 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { parse as parseYaml } from 'yaml';
 import { App } from './app.js';
-import { applyBoardProfile, boardPathsFromEnv, detectBoard, profileFor } from './config/board-profile.js';
+import {
+  applyBoardProfile,
+  type BoardPaths,
+  boardPathsFromEnv,
+  detectBoard,
+  profileFor,
+} from './config/board-profile.js';
 import { defaultConfig, lenientConfig, loadConfigFile, resolvePaths } from './config/load.js';
 import { locateConfig } from './config/locate.js';
 import type { PinholeConfig } from './config/schema.js';
@@ -23,6 +29,8 @@ export interface DaemonOptions {
   dev: boolean;
   /** Upper bound for a clean shutdown before the process exits anyway. */
   shutdownTimeoutMs?: number;
+  /** Where the board is read from (default /proc): the bench runs the daemon as a Zero 2 W on a fake /proc. */
+  boardPaths?: BoardPaths;
 }
 
 const LAST_GOOD = 'config.last-good.yaml';
@@ -84,7 +92,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<App> {
   const loc = locateConfig(opts.configFlag);
   // The board profile (threads, caches, preview size for a 512 MB Zero 2 W ...) fills every key the owner did not
   // write, at start and on every reload.
-  const profile = profileFor(await detectBoard(boardPathsFromEnv()));
+  const profile = profileFor(await detectBoard(opts.boardPaths ?? boardPathsFromEnv()));
   let lastApplied = '';
   const adjust: Adjust = (cfg, text) => {
     let doc: unknown = null;

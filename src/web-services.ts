@@ -10,15 +10,17 @@ import { editConfigFile } from './config/writer.js';
 import type { EventBus } from './events.js';
 import { filterDepsFromConfig } from './filters/setup.js';
 import { allModelStatus } from './models/manifest.js';
+import type { MqttComponent } from './mqtt/mqtt-component.js';
 import type { PhotoRecord as StorePhoto } from './store/types.js';
 import { diskSpace, loadAvg, type PowerActions, type SystemProbe } from './system/status.js';
 import { NotFoundError } from './util/errors.js';
 import type { JobRecord, PhotoRecord, WebEvent, WebServices } from './web/services.js';
 import { modesWebService, peopleWebService } from './web-services-faces.js';
 
-export function toWebPhoto(p: StorePhoto): PhotoRecord {
+export function toWebPhoto(p: StorePhoto, app?: App): PhotoRecord {
   const m = p.meta;
   return {
+    sync: app?.sync()?.photoState(p.id) ?? null,
     id: p.id,
     seq: p.seq,
     takenAt: m.capturedAt,
@@ -110,16 +112,16 @@ export function createWebServices(
         await app.lifecycle.settled();
       }
       const r = await app.capture('web', req.recipe ?? null);
-      return toWebPhoto(gallery().get(r.id));
+      return toWebPhoto(gallery().get(r.id), app);
     },
 
     gallery: {
       async list({ cursor, limit }) {
         const page = gallery().list({ cursor, limit });
-        return { photos: page.items.map(toWebPhoto), nextCursor: page.nextCursor ?? null };
+        return { photos: page.items.map((p) => toWebPhoto(p, app)), nextCursor: page.nextCursor ?? null };
       },
       async get(id) {
-        return toWebPhoto(gallery().get(id));
+        return toWebPhoto(gallery().get(id), app);
       },
       async filePath(id, variant) {
         if (variant === 'original') return gallery().filePath(id);
@@ -177,15 +179,28 @@ export function createWebServices(
       schema: () => ConfigSchema,
     },
 
+    sync: () => {
+      const s = app.sync();
+      if (!s) return undefined;
+      return {
+        status: () => ({ ...s.status(), mqtt: app.lifecycle.get<MqttComponent>('mqtt')?.status() ?? null }),
+        now: () => s.syncNow(),
+        retry: () => s.retry(),
+        pause: () => s.pause(),
+        resume: () => s.resume(),
+      };
+    },
+
     system: {
       async status() {
         const cfg = store.config;
-        const [disk, health, cpuTempC, throttled, synced] = await Promise.all([
+        const [disk, health, cpuTempC, throttled, synced, clockOwner] = await Promise.all([
           diskSpace(cfg.dataDir),
           app.lifecycle.get<ReturnType<App['camera']>>('camera')?.gallery.health(),
           probe.cpuTempC(),
           probe.throttled(),
           probe.clockSynced(),
+          probe.clockOwner(),
         ]);
         let models: { name: string; present: boolean; error?: string; state: string }[] = [];
         try {
@@ -222,9 +237,11 @@ export function createWebServices(
           filters: app.lifecycle.get<ReturnType<App['filters']>>('filters')?.status(),
           gpio: app.gpio()?.status(),
           look: app.look,
+          sync: app.sync()?.status() ?? null,
+          mqtt: app.lifecycle.get<MqttComponent>('mqtt')?.status() ?? null,
           models,
           versions: staticVersions,
-          clock: { now: Date.now(), synced },
+          clock: { now: Date.now(), synced, owner: clockOwner.owner, message: clockOwner.message },
           configErrors: store.status().errors,
         };
       },
@@ -261,6 +278,8 @@ export function createWebServices(
           bus.on('look.selected', (l) => send({ type: 'status', data: l })),
           bus.on('capture.mode', (m) => send({ type: 'mode', data: m })),
           bus.on('people.changed', (c) => send({ type: 'people', data: c })),
+          bus.on('sync.changed', (c) => send({ type: 'sync', data: c })),
+          bus.on('mqtt.state', (m) => send({ type: 'status', data: { mqtt: m } })),
         ];
         return () => {
           for (const off of offs) off();

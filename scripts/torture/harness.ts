@@ -362,6 +362,8 @@ export interface FrameRecord {
   t: number;
   bytes: number;
   hash: string;
+  /** The server's frame counter (X-Frame-Seq): gaps are frames this viewer did not get. */
+  seq?: number;
 }
 
 /**
@@ -462,10 +464,12 @@ export class MjpegViewer {
       if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8 || jpeg[len - 2] !== 0xff || jpeg[len - 1] !== 0xd9)
         this.fail('a part is not a complete JPEG (SOI/EOI)');
       this.count++;
-      const rec = {
+      const seq = /X-Frame-Seq:\s*(-?\d+)/i.exec(head);
+      const rec: FrameRecord = {
         t: Date.now(),
         bytes: len,
         hash: this.opts.hash === false ? '' : createHash('sha1').update(jpeg).digest('hex'),
+        ...(seq ? { seq: Number(seq[1]) } : {}),
       };
       this.frames.push(rec);
       const keep = this.opts.keep ?? 2000;

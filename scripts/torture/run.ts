@@ -5,6 +5,7 @@ import * as load from './load.js';
 import * as power from './power.js';
 import * as security from './security.js';
 import * as storage from './storage.js';
+import * as sync from './sync.js';
 
 type Scenario = (opts: ScenarioOptions) => Promise<Record<string, unknown>>;
 
@@ -15,6 +16,7 @@ export const scenarios: Record<string, Scenario> = {
   faults: faults.run,
   fuzz: fuzz.run,
   power: power.run,
+  sync: sync.run,
   load: load.run,
 };
 

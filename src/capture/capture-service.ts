@@ -14,6 +14,9 @@ declare module '../events.js' {
   interface PinholeEvents {
     /** A photo is committed to the gallery (face detection and filters hook here). */
     'photo.captured': PhotoRecord;
+    /** A capture was accepted (running or queued): background work (sync) steps aside until `capture.ended`. */
+    'capture.started': { source?: string };
+    'capture.ended': { source?: string; ok: boolean };
   }
 }
 
@@ -155,13 +158,22 @@ export class CaptureService {
   async capture(req: CaptureRequest = {}): Promise<CaptureResult> {
     const trigger = performance.now();
     this.checkCamera();
-    const release = await this.acquire('single');
+    // Background work (sync) pauses from the press to the durable file: started/ended always come in pairs.
+    this.deps.bus?.emit('capture.started', { source: req.source });
+    let ok = false;
     try {
-      return await this.run(trigger, req).catch((e: unknown) => {
-        throw diskFullAsStorageError(e);
-      });
+      const release = await this.acquire('single');
+      try {
+        const r = await this.run(trigger, req).catch((e: unknown) => {
+          throw diskFullAsStorageError(e);
+        });
+        ok = true;
+        return r;
+      } finally {
+        release();
+      }
     } finally {
-      release();
+      this.deps.bus?.emit('capture.ended', { source: req.source, ok });
     }
   }
 
@@ -304,7 +316,21 @@ export class CaptureService {
     if (!Number.isFinite(n) || n < 1 || n > MAX_BURST_FRAMES)
       throw new ValidationError(`a burst takes 1 to ${MAX_BURST_FRAMES} frames, not ${req.frames}`);
     this.checkCamera();
-    const release = await this.acquire('burst');
+    this.deps.bus?.emit('capture.started', { source: req.source });
+    let release: (() => void) | undefined;
+    let ok = false;
+    try {
+      release = await this.acquire('burst');
+      const r = await this.burst(req, n, trigger);
+      ok = true;
+      return r;
+    } finally {
+      release?.();
+      this.deps.bus?.emit('capture.ended', { source: req.source, ok });
+    }
+  }
+
+  private async burst(req: BurstRequest, n: number, trigger: number): Promise<BurstResult> {
     const capturedAt = this.deps.now?.() ?? new Date();
     const base = this.deps.burstDir ?? path.join(path.dirname(this.deps.store.root), 'tmp', 'bursts');
     const dir = path.join(base, `burst-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`);
@@ -368,8 +394,6 @@ export class CaptureService {
       return result;
     } catch (e) {
       throw diskFullAsStorageError(e);
-    } finally {
-      release();
     }
   }
 

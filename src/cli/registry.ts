@@ -24,6 +24,7 @@ import { command as run } from './commands/run.js';
 import { command as simFault } from './commands/sim-fault.js';
 import { command as simPress } from './commands/sim-press.js';
 import { command as status } from './commands/status.js';
+import { nowCommand as syncNow, retryCommand as syncRetry, statusCommand as syncStatus } from './commands/sync.js';
 import type { CliCommand } from './types.js';
 
 /** Every `pinhole` sub-command. One import and one entry per command file in ./commands. */
@@ -50,4 +51,7 @@ export const commands: CliCommand[] = [
   peopleStatus,
   peopleEnable,
   peopleDisable,
+  syncStatus,
+  syncNow,
+  syncRetry,
 ];

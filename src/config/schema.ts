@@ -3,6 +3,7 @@ import { CameraSchema } from './sections/camera.js';
 import { ControlSchema, LogSchema, ModelsSchema, meta, StorageSchema } from './sections/core.js';
 import { FiltersSchema } from './sections/filters.js';
 import { GpioSchema } from './sections/gpio.js';
+import { MqttSchema, SyncSchema } from './sections/sync.js';
 import { VisionSchema } from './sections/vision.js';
 import { WebSchema } from './sections/web.js';
 
@@ -27,6 +28,8 @@ export const ConfigSchema = T.Object(
     gpio: GpioSchema,
     vision: VisionSchema,
     filters: FiltersSchema,
+    sync: SyncSchema,
+    mqtt: MqttSchema,
     control: ControlSchema,
     models: ModelsSchema,
     log: LogSchema,

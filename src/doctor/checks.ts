@@ -3,7 +3,11 @@ import path from 'node:path';
 import type { BoardInfo } from '../config/board-profile.js';
 import type { PinholeConfig } from '../config/schema.js';
 import { allModelStatus, loadManifest } from '../models/manifest.js';
+import { clockInfo, parseTimedateShow } from '../system/clock.js';
 import { errorMessage } from '../util/errors.js';
+import { checkButtonPulls } from './gpio-pulls.js';
+import { checkGpioTools } from './gpio-tools.js';
+import { checkPolkit, checkServiceUser } from './service.js';
 import type { DoctorSystem } from './system.js';
 import type { CheckResult } from './types.js';
 
@@ -217,19 +221,27 @@ export const checkGroups: Check = async ({ sys, board }) => {
   }
   const details = { user: sys.user, pinholeGroup: groups.has('pinhole') };
   if (sys.user === 'root') return { id, title, status: 'ok', message: 'running as root (every group)', details };
-  const wanted = ['video', 'gpio', ...(groups.has('pinhole') ? ['pinhole'] : [])];
-  const lacking = wanted.filter((g) => !(groups.get(g) ?? []).includes(sys.user));
-  if (lacking.length) {
+  // The service's own groups and devices are the service-user check's business; the person running `pinhole`
+  // commands needs group pinhole only, for the control socket (mode 0660).
+  if (!groups.has('pinhole'))
+    return {
+      id,
+      title,
+      status: 'ok',
+      message: `no pinhole group (not installed as a service): ${sys.user} needs none`,
+      details,
+    };
+  if (!(groups.get('pinhole') ?? []).includes(sys.user)) {
     return {
       id,
       title,
       status: 'warn',
-      message: `${sys.user} is not in ${lacking.join(', ')}${lacking.includes('pinhole') ? ' (pinhole commands cannot reach the control socket without sudo)' : ''}`,
-      fix: `sudo usermod -aG ${lacking.join(',')} ${sys.user}  # then log out and back in`,
+      message: `${sys.user} is not in pinhole (pinhole commands cannot reach the control socket without sudo)`,
+      fix: `sudo usermod -aG pinhole ${sys.user}  # then log out and back in`,
       details,
     };
   }
-  return { id, title, status: 'ok', message: `${sys.user} is in ${wanted.join(', ')}`, details };
+  return { id, title, status: 'ok', message: `${sys.user} is in pinhole (reaches the control socket)`, details };
 };
 
 export const checkModels: Check = async ({ config, manifestFile }) => {
@@ -499,23 +511,91 @@ export const checkClock: Check = async ({ sys }) => {
       fix: 'Connect the Pi to a network with internet access; check `timedatectl` and systemd-timesyncd. Pis before the Pi 5 have no battery clock.',
     };
   }
-  const r = await sys.exec('timedatectl', ['show', '-p', 'NTPSynchronized', '--value'], 5000);
-  const synced = r.found && r.code === 0 ? r.stdout.trim() : null;
-  if (synced === 'no') {
+  const r = await sys.exec('timedatectl', ['show', '-p', 'NTP', '-p', 'NTPSynchronized', '-p', 'CanNTP'], 5000);
+  const info = clockInfo(r.found && r.code === 0 ? parseTimedateShow(r.stdout) : null);
+  const details = { owner: info.owner, ntp: info.ntp };
+  if (info.owner === 'ntp-waiting') {
     return {
       id,
       title,
       status: 'warn',
-      message: `${iso}, not synchronised by NTP yet`,
+      message: `${iso}, not synchronised by NTP yet (setting the time from the phone pauses NTP for the change)`,
       fix: 'Check the network; `timedatectl timesync-status`; sudo systemctl restart systemd-timesyncd.',
+      details,
     };
   }
   return {
     id,
     title,
     status: 'ok',
-    message: synced === 'yes' ? `${iso}, NTP synchronised` : `${iso} (NTP state unknown)`,
+    message: info.owner === 'ntp' ? `${iso}, NTP synchronised (NTP owns the clock)` : `${iso}; ${info.message}`,
+    details,
   };
+};
+
+/** rclone for sync.targets: present, its version, and a config file only the daemon's user can read. */
+export const checkRclone: Check = async ({ sys, config }) => {
+  const id = 'rclone';
+  const title = 'rclone (sync)';
+  const targets = config.sync.targets;
+  const r = await sys.exec('rclone', ['version'], 10_000);
+  if (!r.found)
+    return {
+      id,
+      title,
+      status: targets.length ? 'fail' : 'skip',
+      message: targets.length
+        ? 'rclone is not installed, so sync.targets cannot upload'
+        : 'rclone not installed (no sync targets)',
+      fix: 'sudo apt install rclone',
+    };
+  const version = /rclone v?(\d+\.\d+\.\d+)/.exec(r.stdout)?.[1] ?? 'unknown';
+  const file = config.sync.rcloneConfig;
+  const needsConfig = targets.some((t) => !t.remote.startsWith('/') && !t.remote.startsWith('.'));
+  let st: import('node:fs').Stats | undefined;
+  try {
+    st = await fs.stat(file);
+  } catch {
+    st = undefined;
+  }
+  if (!st)
+    return needsConfig
+      ? {
+          id,
+          title,
+          status: 'fail',
+          message: `rclone ${version}; ${file} is missing but a target names an rclone remote`,
+          fix: `sudo -u pinhole rclone config --config ${file} && sudo chmod 600 ${file}`,
+          details: { version, file },
+        }
+      : {
+          id,
+          title,
+          status: 'ok',
+          message: `rclone ${version}; no config file needed (local folders only)`,
+          details: { version },
+        };
+  const mode = st.mode & 0o777;
+  const uid = process.getuid?.() ?? st.uid;
+  if (mode & 0o077)
+    return {
+      id,
+      title,
+      status: 'fail',
+      message: `rclone ${version}; ${file} has mode ${mode.toString(8).padStart(4, '0')}: its passwords are readable by others, so sync refuses it`,
+      fix: `sudo chmod 600 ${file}`,
+      details: { version, file, mode: mode.toString(8) },
+    };
+  if (st.uid !== uid && uid !== 0)
+    return {
+      id,
+      title,
+      status: 'warn',
+      message: `rclone ${version}; ${file} belongs to uid ${st.uid}, not to this user`,
+      fix: `sudo chown pinhole:pinhole ${file}`,
+      details: { version, file },
+    };
+  return { id, title, status: 'ok', message: `rclone ${version}; ${file} mode 0600`, details: { version, file } };
 };
 
 export const ALL_CHECKS: Check[] = [
@@ -524,11 +604,16 @@ export const ALL_CHECKS: Check[] = [
   checkNode,
   checkCamera,
   checkGpio,
+  checkButtonPulls,
   checkGroups,
+  checkServiceUser,
+  checkGpioTools,
+  checkPolkit,
   checkModels,
   checkDisk,
   checkMemory,
   checkTemperature,
   checkThrottling,
   checkClock,
+  checkRclone,
 ];

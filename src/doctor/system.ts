@@ -12,6 +12,10 @@ export interface DoctorPaths {
   /** Folder holding thermal_zone* (each with `type` and `temp` in millidegrees). */
   thermalRoot: string;
   groupFile: string;
+  /** config.txt; unset: the firmware's own locations (pulls.ts BOOT_CONFIG_PATHS). */
+  bootConfig?: string;
+  /** Service-user checks (src/doctor/service.ts): passwd, /dev, polkit; defaults are the real paths. */
+  service?: Partial<import('./service.js').ServicePaths>;
 }
 
 export const DEFAULT_DOCTOR_PATHS: DoctorPaths = {
@@ -44,6 +48,10 @@ export interface DoctorSystem {
   /** The person running the doctor ($SUDO_USER under sudo). */
   user: string;
   statfs: (dir: string) => Promise<{ freeBytes: number; totalBytes: number }>;
+  /** The doctor's own process (pkcheck asks polkit about it when the rule file is unreadable); default: this one. */
+  self?: { pid: number; uid: number };
+  /** Reads a text file (tests inject the EACCES an unprivileged user gets); default fs.readFile. */
+  readFile?: (file: string) => Promise<string>;
 }
 
 /** Runs a command with a timeout; never throws. `env` lets tests put fake executables first (or alone) on PATH. */
@@ -83,6 +91,7 @@ export function realSystem(overrides: Partial<DoctorSystem> = {}): DoctorSystem 
     nodeVersion: process.versions.node,
     now: () => new Date(),
     user,
+    self: { pid: process.pid, uid: process.getuid?.() ?? -1 },
     statfs: async (dir) => {
       const s = await fs.statfs(dir);
       return { freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };

@@ -6,8 +6,8 @@ import type { EventBus } from '../events.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { errorMessage, NotFoundError, RateLimitedError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
+import { InProcessRunner, type JobRunner } from './job-runner.js';
 import type { PipelineDeps } from './pipeline.js';
-import { runPipeline } from './pipeline.js';
 import type { ParamValue } from './types.js';
 
 const log = createLogger('filters.jobs');
@@ -50,6 +50,9 @@ export interface Job {
   createdAt: string;
   progress: number;
   error?: string;
+  /** Finished jobs: wall time and the sum of the models' run() times (ms). */
+  ms?: number;
+  runMs?: number;
 }
 
 interface JobsFile {
@@ -66,6 +69,11 @@ export interface FilterJobsOptions {
   workers: number;
   queueLimit: number;
   onCapture?: string | null;
+  /**
+   * Where jobs execute. Default: in this process. The daemon passes the low-priority worker process
+   * (worker/child-runner.ts), so a long job never competes with the shutter, the preview or live faces.
+   */
+  runner?: JobRunner;
 }
 
 const HISTORY = 20;
@@ -84,8 +92,11 @@ export class FilterJobs implements Component {
   private stopping = false;
   private started = false;
   private saveChain: Promise<void> = Promise.resolve();
+  private readonly runner: JobRunner;
 
-  constructor(private readonly opts: FilterJobsOptions) {}
+  constructor(private readonly opts: FilterJobsOptions) {
+    this.runner = opts.runner ?? new InProcessRunner(opts.deps);
+  }
 
   async start(): Promise<void> {
     this.stopping = false;
@@ -112,6 +123,7 @@ export class FilterJobs implements Component {
     for (const r of this.running.values()) r.abort.abort(new Error('shutting down'));
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
     await this.saveChain;
+    await this.runner.close();
     await this.opts.deps.models.releaseAll?.();
   }
 
@@ -166,6 +178,7 @@ export class FilterJobs implements Component {
     return {
       workers: this.opts.workers,
       queueLimit: this.opts.queueLimit,
+      runner: this.runner.describe(),
       running: [...this.running.values()].map((r) => ({ ...r.job })),
       queued: this.pending.map((j) => ({ ...j })),
       recent: this.finished.map((j) => ({ ...j })),
@@ -220,28 +233,37 @@ export class FilterJobs implements Component {
     const tmp = path.join(dir, `.pinhole-tmp-variant-${job.id}.jpg`);
     let lastEmit = 0;
     try {
-      const src = await this.opts.target.sourcePath(job.photoId);
-      const steps = this.opts.deps.registry.resolve(job.recipe, job.params);
-      await runPipeline(this.opts.deps, steps, src, tmp, {
-        signal,
-        format: 'jpeg',
-        onProgress: (f) => {
-          job.progress = f;
-          const now = Date.now();
-          if (now - lastEmit > 250) {
-            lastEmit = now;
-            this.emit(job);
-          }
+      const source = await this.opts.target.sourcePath(job.photoId);
+      const outcome = await this.runner.run(
+        { id: job.id, recipe: job.recipe, params: job.params, source, output: tmp },
+        {
+          signal,
+          onProgress: (f) => {
+            job.progress = f;
+            const now = Date.now();
+            if (now - lastEmit > 250) {
+              lastEmit = now;
+              this.emit(job);
+            }
+          },
         },
-      });
+      );
       await this.opts.target.writeVariant(job.photoId, job.recipe, tmp, {
         recipe: job.recipe,
         params: job.params,
         ms: Date.now() - t0,
       });
       job.progress = 1;
+      job.ms = Date.now() - t0;
+      job.runMs = Math.round(outcome.runMs);
       this.finish(job, 'done');
-      log.info('filter job done', { job: job.id, photo: job.photoId, recipe: job.recipe, ms: Date.now() - t0 });
+      log.info('filter job done', {
+        job: job.id,
+        photo: job.photoId,
+        recipe: job.recipe,
+        ms: job.ms,
+        modelRunMs: job.runMs,
+      });
     } catch (e) {
       if (signal.aborted && this.stopping) {
         // Left in the job file: it runs again at the next start.

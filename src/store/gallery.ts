@@ -23,6 +23,8 @@ import type {
 declare module '../events.js' {
   interface PinholeEvents {
     'photo.deleted': { id: string };
+    /** A variant was written (or replaced) beside the original. */
+    'photo.variant': { id: string; name: string };
   }
 }
 
@@ -334,6 +336,7 @@ export class GalleryStore implements GalleryReader, GalleryWriter {
     await this.update(id, {
       variants: { ...cur.variants, [name]: { recipe, createdAt: new Date().toISOString(), bytes: data.length } },
     });
+    this.opts.bus?.emit('photo.variant', { id, name });
     return file;
   }
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { decodeThrottled } from '../doctor/checks.js';
 import { createLogger } from '../util/logger.js';
+import { type ClockInfo, clockInfo, realTimedate, setClock, type Timedate } from './clock.js';
 
 const run = promisify(execFile);
 const log = createLogger('system');
@@ -14,11 +15,16 @@ export interface SystemProbe {
   /** Current and past throttling flags (`vcgencmd get_throttled`), null where there is no vcgencmd. */
   throttled(): Promise<string[] | null>;
   clockSynced(): Promise<boolean>;
+  /** Who keeps the clock (NTP synchronised, NTP waiting for a network, or set by hand). */
+  clockOwner(): Promise<ClockInfo>;
 }
 
 /** What a Pi tells about itself; every probe answers null/false instead of failing off a Pi. */
-export function realProbe(): SystemProbe {
+export function realProbe(timedate: Timedate = realTimedate()): SystemProbe {
   return {
+    async clockOwner() {
+      return clockInfo(await timedate.ntp());
+    },
     async cpuTempC() {
       try {
         const milli = Number((await fs.readFile('/sys/class/thermal/thermal_zone0/temp', 'utf8')).trim());
@@ -61,7 +67,7 @@ export interface PowerActions {
  * rights with a polkit rule); in development (`dev`) they are only logged: a laptop is never powered off by a
  * button in the simulator.
  */
-export function powerActions(dev: boolean): PowerActions {
+export function powerActions(dev: boolean, timedate: Timedate = realTimedate()): PowerActions {
   const act = async (what: string, cmd: string, args: string[]) => {
     if (dev) {
       log.warn(`${what} requested (development mode: not done)`);
@@ -83,18 +89,11 @@ export function powerActions(dev: boolean): PowerActions {
         log.warn('set clock requested (development mode: not done)', { to: new Date(epochMs).toISOString() });
         return;
       }
-      await run(
-        'timedatectl',
-        [
-          'set-time',
-          new Date(epochMs)
-            .toISOString()
-            .replace('T', ' ')
-            .replace(/\.\d+Z$/, ''),
-        ],
-        { timeout: 10_000 },
-      );
-      log.info('clock set from the phone', { to: new Date(epochMs).toISOString() });
+      const how = await setClock(timedate, epochMs);
+      log.info('clock set from the phone', {
+        to: new Date(epochMs).toISOString(),
+        ...(how === 'ntp-paused' ? { ntp: 'paused for the change, back on' } : {}),
+      });
     },
   };
 }

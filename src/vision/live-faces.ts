@@ -1,13 +1,15 @@
 import type { Component, ControlHandler } from '../component.js';
 import type { PinholeConfig } from '../config/schema.js';
 import type { EventBus } from '../events.js';
-import { errorMessage, UnavailableError } from '../util/errors.js';
+import { errorMessage, isPinholeError, UnavailableError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import type { Face } from './face.js';
-import { loadFaceDetector } from './face-model.js';
-import type { DetectImageResult, YuNetDetector } from './yunet.js';
+import { RateGovernor, type RateStatus } from './rate-governor.js';
+import { type FaceDetector, ThreadedDetector } from './thread/threaded-detector.js';
+import type { DetectImageResult } from './yunet.js';
 
-/** The camera's preview frame hub (complete JPEGs; `at` = performance.now() when the frame arrived). */
+/** The camera's preview frame hub (complete JPEGs; placeholder frames stand in while the camera is away; `at` =
+ *  performance.now() when the frame arrived). */
 export interface FrameSource {
   subscribe(cb: (jpeg: Buffer, frame?: { placeholder?: boolean; at?: number }) => void): () => void;
 }
@@ -49,41 +51,64 @@ export interface LiveFacesStatus {
   dropped: number;
   failed: number;
   lastMs?: number;
+  /** The rate in force: lowered by itself while the preview loses frames (`reduced`, with the reason). */
+  rate: RateStatus;
+  /** Medians of the last detections' steps (ms): JPEG decode at detection size, and detection proper. */
+  timing?: { decodeMs: number; detectMs: number };
 }
 
 export interface LiveFacesDeps {
   config: PinholeConfig;
   bus: EventBus;
   frames: FrameSource;
-  /** Injectable for tests; defaults to the verified manifest model from models.dir. */
-  loadDetector?: (config: PinholeConfig) => Promise<YuNetDetector>;
+  /** Injectable for tests; defaults to the verified manifest model from models.dir, on its own thread. */
+  loadDetector?: (config: PinholeConfig) => Promise<FaceDetector>;
   now?: () => number;
 }
 
 const log = createLogger('vision.faces');
 
+/**
+ * The detector runs on its own thread at `analysis` priority (see thread/detector-thread.ts). Its activations stay
+ * in onnxruntime's arena whatever vision.memArena says: it runs several times a second on frames of one size, and
+ * mapping and unmapping them afresh for every frame cost more CPU than the inference (measured: 263 vs 10 ms of CPU
+ * per 640×480 run on a loaded 2-core machine); the arena holds one frame's activations (~20 MB at 640×480).
+ */
 const defaultLoader = (c: PinholeConfig) =>
-  loadFaceDetector({
+  ThreadedDetector.load({
     model: c.vision.faces.model,
     modelsDir: c.models.dir,
     threads: c.vision.threads,
     optimization: c.vision.optimization,
-    memArena: c.vision.memArena,
+    memArena: true,
     inputSize: { width: Math.min(640, c.vision.faces.maxSide), height: Math.min(480, c.vision.faces.maxSide) },
   });
+
+/** Steps of the last detections kept for the timing medians in status(). */
+const TIMING_SAMPLES = 16;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
 
 /**
  * Live face detection on preview frames: at most `vision.faces.fps` detections a second and never more than one in
  * flight; frames that arrive while busy or too early are dropped, not queued, so memory stays flat whatever the
- * camera's frame rate. The detector (one shared onnxruntime session) also serves `detectPhoto` for captures. A
- * missing or corrupt model disables only face detection, with the reason in status(); the daemon runs on.
+ * camera's frame rate. When the preview delivers fewer frames than the camera was asked for, the rate comes down by
+ * itself (RateGovernor) and status() says so: the preview comes first. The detector (one shared onnxruntime session)
+ * also serves `detectPhoto` for captures. A missing or corrupt model disables only face detection, with the reason
+ * in status(); the daemon runs on.
  */
 export class LiveFaces implements Component {
   readonly name = 'faces';
   readonly configSections = ['vision', 'models'] as const;
 
   private config: PinholeConfig;
-  private detector?: YuNetDetector;
+  private detector?: FaceDetector;
+  private readonly governor: RateGovernor;
+  private readonly timing: { decodeMs: number; detectMs: number }[] = [];
   private enabled: boolean;
   private state: FacesState = 'stopped';
   private reason?: string;
@@ -98,6 +123,10 @@ export class LiveFaces implements Component {
     this.config = deps.config;
     this.enabled = deps.config.vision.faces.enabled;
     this.now = deps.now ?? Date.now;
+    this.governor = new RateGovernor({
+      targetFps: deps.config.vision.faces.fps,
+      previewFps: deps.config.camera.preview.fps,
+    });
   }
 
   async start(): Promise<void> {
@@ -112,7 +141,9 @@ export class LiveFaces implements Component {
       this.reason = errorMessage(e);
       log.warn('face detection unavailable', { reason: this.reason });
     }
-    this.unsubscribe = this.deps.frames.subscribe((jpeg, frame) => this.onFrame(jpeg, frame?.at));
+    this.unsubscribe = this.deps.frames.subscribe((jpeg, frame) =>
+      this.onFrame(jpeg, frame?.placeholder === true, frame?.at),
+    );
   }
 
   async stop(): Promise<void> {
@@ -138,6 +169,7 @@ export class LiveFaces implements Component {
       return 'restart';
     }
     this.config = next;
+    this.governor.configure({ targetFps: a.faces.fps, previewFps: next.camera.preview.fps });
     if (a.faces.enabled !== b.faces.enabled) this.setEnabled(a.faces.enabled);
     return 'applied';
   }
@@ -187,6 +219,15 @@ export class LiveFaces implements Component {
       dropped: this.stats.dropped,
       failed: this.stats.failed,
       ...(this.stats.lastMs === undefined ? {} : { lastMs: this.stats.lastMs }),
+      rate: this.governor.status(),
+      ...(this.timing.length
+        ? {
+            timing: {
+              decodeMs: Math.round(median(this.timing.map((x) => x.decodeMs)) * 100) / 100,
+              detectMs: Math.round(median(this.timing.map((x) => x.detectMs)) * 100) / 100,
+            },
+          }
+        : {}),
     };
   }
 
@@ -201,23 +242,34 @@ export class LiveFaces implements Component {
     };
   }
 
-  private onFrame(jpeg: Buffer, frameAt?: number): void {
+  private onFrame(jpeg: Buffer, placeholder: boolean, frameAt?: number): void {
     const det = this.detector;
     const analysis = this.analysis;
-    if ((!this.enabled && !analysis) || !det) return;
+    if ((!this.enabled && !analysis) || !det || placeholder || this.state === 'unavailable') return;
     const t = this.now();
-    if (this.inFlight || t - this.lastStart < 1000 / this.config.vision.faces.fps) {
+    const before = this.governor.currentFps;
+    if (this.governor.onFrame(t)) {
+      const r = this.governor.status();
+      if (r.fps < before) log.info('live faces slowed down for the preview', { fps: r.fps, reason: r.reason });
+      else if (r.reduced) log.debug('live faces speeding up again', { fps: r.fps });
+      else log.info('live faces back at full rate', { fps: r.fps });
+    }
+    if (this.inFlight || t - this.lastStart < 1000 / this.governor.currentFps) {
       this.stats.dropped++;
       return;
     }
     this.lastStart = t;
     const f = this.config.vision.faces;
     this.inFlight = det
-      .detectImage(jpeg, { maxSide: f.maxSide, threshold: f.threshold })
+      .detectFrame(jpeg, { maxSide: f.maxSide, threshold: f.threshold })
       .then(async (r) => {
         const faces = analysis && r.faces.length > 0 ? await analysis(jpeg, r) : r.faces;
         this.stats.processed++;
         this.stats.lastMs = Math.round((this.now() - t) * 10) / 10;
+        if (Number.isFinite(r.decodeMs)) {
+          this.timing.push({ decodeMs: r.decodeMs, detectMs: r.detectMs });
+          if (this.timing.length > TIMING_SAMPLES) this.timing.shift();
+        }
         if (this.enabled || this.analysis)
           this.deps.bus.emit('faces', {
             width: r.width,
@@ -230,6 +282,13 @@ export class LiveFaces implements Component {
       })
       .catch((e: unknown) => {
         this.stats.failed++;
+        if (isPinholeError(e) && e.code === 'faces-unavailable' && this.state === 'running') {
+          // the detector's thread died: say so instead of failing every frame
+          this.state = 'unavailable';
+          this.reason = e.message;
+          log.error('face detection stopped', { reason: e.message });
+          return;
+        }
         log.debug('frame detection failed', { error: e });
       })
       .finally(() => {

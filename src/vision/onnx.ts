@@ -5,7 +5,23 @@ import { createLogger } from '../util/logger.js';
 
 const log = createLogger('vision.onnx');
 
-export type SessionOptions = Pick<VisionConfig, 'threads' | 'optimization' | 'memArena'>;
+export type SessionOptions = Pick<VisionConfig, 'threads' | 'optimization' | 'memArena'> & {
+  /**
+   * Let idle intra-/inter-op threads spin-wait for work (onnxruntime's default). Off unless a benchmark in the same
+   * run shows a job faster with it while nothing else runs: see `noSpinning`.
+   */
+  allowSpinning?: boolean;
+};
+
+/**
+ * onnxruntime's thread pools spin-wait between parallel sections and after each run by default. Live detection runs
+ * a few times a second, so the spinning threads burned more CPU than the inference itself (measured: 47 vs 12 ms of
+ * process CPU per 640×480 YuNet run with 2 threads, 4 runs/s); on a Pi that is the preview's and the shutter's CPU.
+ * onnxruntime-node 1.30 flattens `extra` into session config entries (`session.intra_op.allow_spinning` = "0").
+ */
+export const noSpinning = {
+  session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } },
+} as const;
 
 /**
  * Without the CPU arena every inference mallocs and frees its activation buffers (MBs each). glibc's dynamic mmap
@@ -29,6 +45,7 @@ export function ortOptions(opts: SessionOptions): ort.InferenceSession.SessionOp
     graphOptimizationLevel: opts.optimization,
     enableCpuMemArena: arena,
     enableMemPattern: arena,
+    ...(opts.allowSpinning ? {} : { extra: noSpinning }),
   };
 }
 

@@ -3,6 +3,7 @@ import { ValidationError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import { YoungGarbage } from '../util/young-garbage.js';
 import { type Face, scaleFace } from './face.js';
+import { jpegFrameInfo } from './jpeg-header.js';
 import { createSession, ort, type SessionOptions } from './onnx.js';
 import { NchwBgrTensor } from './tensor.js';
 import { decodeYuNet, type StrideOutputs, YUNET_STRIDES } from './yunet-decode.js';
@@ -26,6 +27,12 @@ export interface DetectImageResult {
   width: number;
   height: number;
   faces: Face[];
+}
+
+export interface DetectFrameResult extends DetectImageResult {
+  /** Wall time of the JPEG decode (at detection size) and of detectRaw (tensor, inference, decode, NMS), ms. */
+  decodeMs: number;
+  detectMs: number;
 }
 
 const DYNAMIC_MULTIPLE = 32;
@@ -220,6 +227,54 @@ export class YuNetDetector {
     const sx = width / info.width;
     const sy = height / info.height;
     return { width, height, faces: faces.map((f) => scaleFace(f, sx, sy)) };
+  }
+
+  /**
+   * The live path: a preview JPEG decoded straight at detection size (libjpeg's shrink-on-load when the frame is at
+   * least twice the detection size), with nothing the model does not need: the size comes from the frame header
+   * (no metadata() round trip), no EXIF orientation (preview frames carry none), no colour-space or alpha steps
+   * (a camera's MJPEG is 3-component YCbCr). Anything else goes through detectImage().
+   */
+  async detectFrame(jpeg: Buffer, opts: { maxSide: number; threshold: number }): Promise<DetectFrameResult> {
+    const info = jpegFrameInfo(jpeg);
+    const t0 = performance.now();
+    if (info?.components !== 3) {
+      const r = await this.detectImage(jpeg, opts);
+      return { ...r, decodeMs: Number.NaN, detectMs: performance.now() - t0 };
+    }
+    const fx = this.fixedSize;
+    const boxW = Math.min(opts.maxSide, fx?.width ?? opts.maxSide);
+    const boxH = Math.min(opts.maxSide, fx?.height ?? opts.maxSide);
+    const scale = Math.min(1, boxW / info.width, boxH / info.height);
+    const w = Math.max(1, Math.round(info.width * scale));
+    const h = Math.max(1, Math.round(info.height * scale));
+    let data: Buffer;
+    try {
+      let img = sharp(jpeg, { failOn: 'error' });
+      if (w !== info.width || h !== info.height) img = img.resize(w, h, { fit: 'fill', fastShrinkOnLoad: true });
+      data = await img.raw().toBuffer();
+    } catch (e) {
+      throw new ValidationError(
+        `preview frame: not a readable JPEG (${(e as Error).message.split('\n')[0]})`,
+        undefined,
+        'bad-image',
+      );
+    }
+    if (data.length !== w * h * 3)
+      throw new ValidationError(`preview frame decoded to ${data.length} bytes, expected ${w * h * 3}`);
+    const t1 = performance.now();
+    const faces = await this.detectRaw({ data, width: w, height: h, channels: 3 }, { threshold: opts.threshold });
+    const t2 = performance.now();
+    this.garbage.add(data.byteLength);
+    const sx = info.width / w;
+    const sy = info.height / h;
+    return {
+      width: info.width,
+      height: info.height,
+      faces: sx === 1 && sy === 1 ? faces : faces.map((f) => scaleFace(f, sx, sy)),
+      decodeMs: t1 - t0,
+      detectMs: t2 - t1,
+    };
   }
 
   async release(): Promise<void> {

@@ -18,6 +18,7 @@ import type { MjpegHub } from './mjpeg-hub.js';
 import { mountModeRoutes } from './mode-routes.js';
 import { mountPeopleRoutes } from './people-routes.js';
 import type { JobRequest, WebServices } from './services.js';
+import { mountSyncRoutes } from './sync-routes.js';
 import * as v from './validate.js';
 import { writeZip, type ZipEntrySource } from './zip-writer.js';
 
@@ -34,6 +35,9 @@ export const SSH_ONLY_KEYS = [
   'camera.extraArgs',
   'camera.sim.images',
   'gpio.sysfsRoot',
+  'sync.targets',
+  'sync.rcloneConfig',
+  'mqtt',
 ];
 
 const HEALTHY_CAMERA = new Set(['streaming', 'capturing', 'starting', 'disabled']);
@@ -361,6 +365,7 @@ export function buildApp(deps: AppDeps): express.Express {
     h,
     sendFile: (res, file) => sendFile(res, file, { maxAge: 3600 }),
   });
+  mountSyncRoutes(api, services, authed);
 
   // Any other /api path is a JSON 404, never the UI page; also without credentials (it reveals nothing).
   api.all('/{*rest}', () => {

@@ -133,7 +133,8 @@ export interface StatusReport {
   models?: { name: string; present: boolean; loaded?: boolean; error?: string; [extra: string]: unknown }[];
   versions?: Record<string, string>;
   /** `synced` false when the clock has never been set (no RTC, offline): the UI offers the phone's time. */
-  clock?: { now: number; synced: boolean };
+  /** `owner`: `ntp` when systemd-timesyncd keeps the clock synchronised (the phone's time is then refused, 409). */
+  clock?: { now: number; synced: boolean; owner?: 'ntp' | 'ntp-waiting' | 'manual' | 'unknown'; message?: string };
   [extra: string]: unknown;
 }
 
@@ -147,7 +148,7 @@ export interface WebSystem {
 }
 
 /** Events pushed to WebSocket clients as `{ "type", "data" }`. */
-export type WebEventType = 'status' | 'faces' | 'capture' | 'job' | 'config' | 'camera' | 'mode' | 'people';
+export type WebEventType = 'status' | 'faces' | 'capture' | 'job' | 'config' | 'camera' | 'mode' | 'people' | 'sync';
 
 export interface WebEvent {
   type: WebEventType;
@@ -163,7 +164,18 @@ export interface WebEvents {
   subscribe(listener: (event: WebEvent) => void): () => void;
 }
 
+/** Sync and MQTT as the UI sees them: targets by name (never remotes or credentials), actions, per-photo state. */
+export interface WebSync {
+  status(): unknown;
+  now(): unknown;
+  retry(): unknown;
+  pause(): unknown;
+  resume(): unknown;
+}
+
 export interface WebServices {
+  /** Absent when the sync component is not running. */
+  sync?: () => WebSync | undefined;
   camera: WebCamera;
   capture(req: CaptureRequest): Promise<PhotoRecord>;
   gallery: WebGallery;

@@ -13,7 +13,7 @@ export function hasSystemdAnalyze(): boolean {
 
 /**
  * Runs `systemd-analyze verify` on a copy of `unitFile` in which the install paths point at things that exist on this
- * machine (this Node for /usr/bin/node, `appDir` for /opt/pinhole). Returns the exit code and the diagnostics that
+ * machine (this Node for the installer's @NODE@, `appDir` for /opt/pinhole). Returns the exit code and the diagnostics that
  * concern the unit (systemd-analyze prints unknown keys and bad values as warnings with exit code 0).
  */
 export async function verifyUnit(
@@ -22,7 +22,7 @@ export async function verifyUnit(
   appDir: string,
 ): Promise<{ code: number; problems: string[]; stderr: string }> {
   const text = (await fs.readFile(unitFile, 'utf8'))
-    .replaceAll('/usr/bin/node', process.execPath)
+    .replaceAll('@NODE@', process.execPath)
     .replaceAll('/opt/pinhole', appDir);
   const dir = path.join(workDir, 'verify');
   await fs.mkdir(dir, { recursive: true });

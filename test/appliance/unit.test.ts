@@ -51,7 +51,8 @@ describe('systemd/pinhole.service', () => {
       expect.arrayContaining(['MALLOC_ARENA_MAX=2', 'UV_THREADPOOL_SIZE=2', 'NODE_ENV=production']),
     );
     expect(one('ExecStart')).toEqual([
-      '/usr/bin/node /opt/pinhole/dist/src/cli/main.js run --config /etc/pinhole/config.yaml',
+      // The installer writes the absolute path of the Node it chose in place of @NODE@.
+      '@NODE@ /opt/pinhole/dist/src/cli/main.js run --config /etc/pinhole/config.yaml',
     ]);
   });
 

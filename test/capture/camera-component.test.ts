@@ -89,7 +89,8 @@ describe('CameraComponent through the control socket and the CLI', () => {
     });
     expect(comp.gallery.list().items.map((p) => p.id)).toEqual([res.id, id]);
     expect(comp.gallery.get(res.id).meta.source).toBe('cli');
-  });
+    // Two CLI processes and two captures: more than 30 s on a saturated 2-core machine.
+  }, 90_000);
 
   it('`pinhole sim fault absent` on a running daemon: capture exits 3 with a clear message; `none` recovers', async () => {
     const { file, comp } = await daemon();

@@ -24,6 +24,7 @@ async function write(rel: string, text: string, mode?: number) {
   const file = path.join(dir, rel);
   await fs.mkdir(path.dirname(file), { recursive: true });
   await fs.writeFile(file, text, { mode });
+  if (mode !== undefined) await fs.chmod(file, mode); // whatever the umask
 }
 
 const LIST_ONE_CAMERA = `Available cameras
@@ -39,6 +40,7 @@ interface PiOpts {
   tempMilli?: number;
   groupMembers?: string;
   ntp?: 'yes' | 'no';
+  libgpiod?: string;
   memAvailKb?: number;
 }
 
@@ -56,10 +58,6 @@ async function fakePi(o: PiOpts = {}): Promise<DoctorSystem> {
   await write('sys/class/gpio/gpiochip504/base', '504\n');
   await write('sys/class/thermal/thermal_zone0/type', 'cpu-thermal\n');
   await write('sys/class/thermal/thermal_zone0/temp', `${o.tempMilli ?? 48300}\n`);
-  await write(
-    'etc/group',
-    `root:x:0:\nvideo:x:44:${o.groupMembers ?? 'pi,pinhole'}\ngpio:x:997:${o.groupMembers ?? 'pi,pinhole'}\npinhole:x:996:${o.groupMembers ?? 'pi'}\n`,
-  );
   const bin = path.join(dir, 'bin');
   await fs.mkdir(bin, { recursive: true });
   if (o.camera !== null) {
@@ -76,13 +74,46 @@ async function fakePi(o: PiOpts = {}): Promise<DoctorSystem> {
       `#!/bin/sh\n[ "$1" = get_throttled ] && echo 'throttled=${o.throttled ?? '0x0'}'\n`,
       0o755,
     );
-  await write('bin/timedatectl', `#!/bin/sh\necho ${o.ntp ?? 'yes'}\n`, 0o755);
+  // `timedatectl show -p NTP -p NTPSynchronized -p CanNTP` prints the properties as KEY=value lines.
+  await write(
+    'bin/timedatectl',
+    `#!/bin/sh\nprintf 'NTP=yes\\nNTPSynchronized=${o.ntp ?? 'yes'}\\nCanNTP=yes\\n'\n`,
+    0o755,
+  );
+  // libgpiod's tools print `<tool> (libgpiod) v<version>` for --version.
+  for (const tool of ['gpiomon', 'gpioset'])
+    await write(
+      `bin/${tool}`,
+      `#!/bin/sh\n[ "$1" = --version ] && echo '${tool} (libgpiod) v${o.libgpiod ?? '1.6.3'}'\n`,
+      0o755,
+    );
+  // The service user and its devices: the fake gpio group is this test's own gid, so 0660 nodes it creates are the
+  // service's through its gpio membership (no root needed to make them).
+  const gid = process.getgid?.() ?? 0;
+  await write('etc/passwd', `root:x:0:0::/root:/bin/sh\npinhole:x:999:996::/var/lib/pinhole:/usr/sbin/nologin\n`);
+  await write(
+    'etc/group',
+    `root:x:0:\nvideo:x:44:${o.groupMembers ?? 'pi,pinhole'}\ngpio:x:${gid}:${o.groupMembers ?? 'pi,pinhole'}\npinhole:x:996:${o.groupMembers ?? 'pi'}\n`,
+  );
+  for (const node of ['gpiochip0', 'video0', 'media0', 'dma_heap/linux,cma']) await write(`dev/${node}`, '', 0o660);
+  await fs.mkdir(path.join(dir, 'etc/polkit-1/rules.d'), { recursive: true });
+  await fs.copyFile(
+    path.join(repoRoot, 'systemd/50-pinhole.rules'),
+    path.join(dir, 'etc/polkit-1/rules.d/50-pinhole.rules'),
+  );
+  await write('usr/lib/polkit-1/polkitd', '', 0o755);
   return {
     paths: {
       deviceTreeModel: path.join(dir, 'proc/device-tree/model'),
       meminfo: path.join(dir, 'proc/meminfo'),
       thermalRoot: path.join(dir, 'sys/class/thermal'),
       groupFile: path.join(dir, 'etc/group'),
+      service: {
+        passwdFile: path.join(dir, 'etc/passwd'),
+        devRoot: path.join(dir, 'dev'),
+        polkitRulesDir: path.join(dir, 'etc/polkit-1/rules.d'),
+        polkitd: path.join(dir, 'usr/lib/polkit-1/polkitd'),
+      },
     },
     exec: execRunner({ PATH: bin }),
     arch: 'arm64',
@@ -120,7 +151,114 @@ describe('pinhole doctor on a fake Pi', () => {
     expect(byId(r, 'gpio').message).toContain('pinctrl-bcm2711 at gpiochip512, base 512 (BCM 17 = sysfs 529)');
     expect(byId(r, 'models').message).toMatch(/^\d+ models verified \(sha256\)/);
     expect(byId(r, 'temperature').message).toBe('48.3 °C (cpu-thermal)');
-    expect(byId(r, 'clock').message).toContain('NTP synchronised');
+    expect(byId(r, 'clock').message).toContain('NTP synchronised (NTP owns the clock)');
+    expect(byId(r, 'service-user').message).toBe(
+      'pinhole (groups gpio, pinhole, video) can open gpiochip0, media0, video0, dma_heap/linux,cma',
+    );
+    expect(byId(r, 'gpio-tools').message).toBe('gpiomon and gpioset v1.6.3 (libgpiod v1: no debounce option)');
+    expect(byId(r, 'polkit').message).toContain('lets pinhole power off, reboot and set the clock');
+  });
+
+  it('checks the service user, not the caller: its groups, its device access, the polkit rule, the gpiod tools', async () => {
+    // The caller (pi) is in every group, but the service user is in none and a camera node is owner-only.
+    const sys = await fakePi({ groupMembers: 'pi', libgpiod: '2.2.1' });
+    await fs.chmod(path.join(dir, 'dev/video0'), 0o600);
+    let r = await runDoctor({ sys, config: piConfig() });
+    expect(byId(r, 'groups').status).toBe('ok');
+    // The unit's SupplementaryGroups still give it gpio (the group of every node here), so only video0's mode bites.
+    expect(byId(r, 'service-user')).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('cannot open'),
+    });
+    expect(byId(r, 'service-user').message).toContain(`${path.join(dir, 'dev/video0')} (600, group gpio)`);
+    expect(byId(r, 'service-user').message).not.toContain('gpiochip0');
+    expect(byId(r, 'gpio-tools').message).toBe('gpiomon and gpioset v2.2.1 (libgpiod v2)');
+    // No rule, then a rule that grants less.
+    const rule = path.join(dir, 'etc/polkit-1/rules.d/50-pinhole.rules');
+    await fs.rm(rule);
+    r = await runDoctor({ sys, config: piConfig() });
+    expect(byId(r, 'polkit')).toMatchObject({ status: 'fail', message: expect.stringContaining('is missing') });
+    await fs.writeFile(
+      rule,
+      'polkit.addRule(function (a, s) { if (s.user === "pinhole" && a.id === "org.freedesktop.login1.reboot") return polkit.Result.YES; });\n',
+    );
+    r = await runDoctor({ sys, config: piConfig() });
+    expect(byId(r, 'polkit').message).toContain('does not grant org.freedesktop.login1.power-off');
+    // No service user at all on a Pi: not installed.
+    await fs.writeFile(path.join(dir, 'etc/passwd'), 'root:x:0:0::/root:/bin/sh\n');
+    r = await runDoctor({ sys, config: piConfig() });
+    expect(byId(r, 'service-user')).toMatchObject({ status: 'fail', fix: 'sudo scripts/install.sh' });
+    // gpiomon missing with gpio.backend gpiod: a failure naming the package.
+    await fs.rm(path.join(dir, 'bin/gpiomon'));
+    r = await runDoctor({
+      sys,
+      config: piConfig((c) => {
+        c.gpio.backend = 'gpiod';
+      }),
+    });
+    expect(byId(r, 'gpio-tools')).toMatchObject({
+      status: 'fail',
+      message: 'gpiomon not found',
+      fix: 'sudo apt install gpiod',
+    });
+  });
+
+  it('asks polkit with pkcheck when the service user cannot read the rule (Debian: rules.d is 0700 polkitd)', async () => {
+    const sys = await fakePi();
+    const rule = path.join(dir, 'etc/polkit-1/rules.d/50-pinhole.rules');
+    // The tests run as root, so the EACCES that user pinhole gets is injected at the doctor's read seam.
+    const readFile = async (f: string) => {
+      if (f === rule) throw Object.assign(new Error(`EACCES: permission denied, open '${f}'`), { code: 'EACCES' });
+      return fs.readFile(f, 'utf8');
+    };
+    const asPinhole = { ...sys, readFile, self: { pid: 4242, uid: 999 } };
+    // A stand-in pkcheck with pkcheck(1)'s exit codes (polkit 122): 0 authorised, 1 not (message on stderr).
+    const allowedFile = path.join(dir, 'allowed.txt');
+    const argsLog = path.join(dir, 'pkcheck.log');
+    await write(
+      'bin/pkcheck',
+      `#!/bin/sh\necho "$*" >> '${argsLog}'\n/bin/grep -qx "$2" '${allowedFile}' && exit 0\necho 'Not authorized.' >&2; exit 1\n`,
+      0o755,
+    );
+    await write(
+      'allowed.txt',
+      'org.freedesktop.login1.power-off\norg.freedesktop.login1.reboot\norg.freedesktop.timedate1.set-time\norg.freedesktop.timedate1.set-ntp\n',
+    );
+    let r = await runDoctor({ sys: asPinhole, config: piConfig() });
+    expect(byId(r, 'polkit')).toMatchObject({
+      status: 'ok',
+      message: 'polkit lets pinhole power off, reboot and set the clock (asked with pkcheck)',
+    });
+    // Asked about the doctor's own process, once per action the rule grants.
+    const asked = (await fs.readFile(argsLog, 'utf8')).trim().split('\n');
+    expect(asked).toHaveLength(4);
+    expect(asked[0]).toBe('--action-id org.freedesktop.login1.power-off --process 4242');
+    // Refused: a failure naming the refused action.
+    await write('allowed.txt', 'org.freedesktop.login1.reboot\n');
+    r = await runDoctor({ sys: asPinhole, config: piConfig() });
+    expect(byId(r, 'polkit')).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('polkit refuses pinhole org.freedesktop.login1.power-off'),
+    });
+    expect(byId(r, 'polkit').message).not.toContain('login1.reboot');
+    // pkcheck absent: polkit cannot be asked, and the fix is the package that ships it.
+    await fs.rm(path.join(dir, 'bin/pkcheck'));
+    r = await runDoctor({ sys: asPinhole, config: piConfig() });
+    expect(byId(r, 'polkit')).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('pkcheck is not installed'),
+      fix: 'sudo apt install polkitd',
+    });
+    // Another user who cannot read it: pkcheck would answer for that user, not pinhole, so nothing is claimed.
+    r = await runDoctor({ sys: { ...asPinhole, self: { pid: 4242, uid: 1000 } }, config: piConfig() });
+    expect(byId(r, 'polkit')).toMatchObject({
+      status: 'warn',
+      fix: 'sudo pinhole doctor (it checks as the service user)',
+    });
+    // Missing for real (ENOENT) stays a plain failure, pkcheck or not.
+    await fs.rm(rule);
+    r = await runDoctor({ sys: { ...sys, self: { pid: 4242, uid: 999 } }, config: piConfig() });
+    expect(byId(r, 'polkit')).toMatchObject({ status: 'fail', message: expect.stringContaining('is missing') });
   });
 
   it('fails with a fix when the camera is absent or rpicam-apps missing', async () => {
@@ -169,12 +307,18 @@ describe('pinhole doctor on a fake Pi', () => {
     });
     expect(byId(r, 'groups')).toMatchObject({
       status: 'warn',
-      fix: 'sudo usermod -aG video,gpio,pinhole pi  # then log out and back in',
+      fix: 'sudo usermod -aG pinhole pi  # then log out and back in',
     });
     expect(byId(r, 'temperature').status).toBe('fail');
     expect(byId(r, 'clock')).toMatchObject({
       status: 'fail',
       message: expect.stringContaining('1970-01-01T00:01:00Z'),
+    });
+    const later = await runDoctor({ sys, config: piConfig() });
+    expect(byId(later, 'clock')).toMatchObject({
+      status: 'warn',
+      message:
+        '2026-05-01T12:00:00Z, not synchronised by NTP yet (setting the time from the phone pauses NTP for the change)',
     });
     expect(byId(r, 'models')).toMatchObject({
       status: 'fail',
@@ -229,7 +373,8 @@ describe('pinhole doctor off a Pi', () => {
     const sys = await fakePi({ model: null, camera: null, throttled: null });
     const r = await runDoctor({ sys: { ...sys, arch: 'x64', machine: 'x86_64' }, config: piConfig() });
     expect(r.board.id).toBe('not-pi');
-    for (const id of ['board', 'camera', 'gpio', 'groups', 'throttling']) expect(byId(r, id).status, id).toBe('skip');
+    for (const id of ['board', 'camera', 'gpio', 'groups', 'throttling', 'gpio-tools'])
+      expect(byId(r, id).status, id).toBe('skip');
     expect(byId(r, 'board').message).toContain('not a Raspberry Pi');
     expect(r.ok).toBe(true);
     const text = formatReport(r).join('\n');

@@ -70,7 +70,7 @@ describe('memory with smile shutter and People on (Zero 2 W profile)', () => {
         more: ['vision:', '  analysis: { idleReleaseSeconds: 10 }'],
       }),
     );
-    await d.start();
+    await d.start(undefined, 90_000);
     await waitUntil(() => /camera: camera (armed|streaming)/.test(d.output), 60_000);
   }, 180_000);
   afterAll(async () => {

@@ -53,7 +53,7 @@ describe('smile shutter, best shot and People in the daemon', () => {
     symlinkSync(path.join(sharedDir, 'images', 'astronaut.png'), path.join(smiling, 'astronaut.png'));
     symlinkSync(path.join(sharedDir, 'images', 'two_people.jpg'), path.join(neutral, 'two_people.jpg'));
     d.writeConfig(config(smiling, 60_000));
-    await d.start();
+    await d.start(undefined, 90_000);
     url = /web: listening url=(\S+)/.exec(d.output)?.[1] ?? '';
     await waitUntil(() => /camera: camera (armed|streaming)/.test(d.output), 60_000);
   }, 180_000);

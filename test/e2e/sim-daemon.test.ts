@@ -155,6 +155,8 @@ describe('daemon with the simulated camera and buttons', () => {
       ['analysis', true],
       ['filters', true],
       ['gpio', true],
+      ['sync', true],
+      ['mqtt', true],
       ['web', true],
     ]);
   });

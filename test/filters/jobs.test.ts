@@ -1,9 +1,21 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../src/config/load.js';
 import { EventBus } from '../../src/events.js';
+import type { JobRunner } from '../../src/filters/job-runner.js';
 import { FilterJobs, type JobProgress, type VariantTarget } from '../../src/filters/jobs.js';
+import { ChildJobRunner } from '../../src/filters/worker/child-runner.js';
 import * as h from './helpers.js';
+
+/** The daemon's worker process, configured like the in-process deps of h.makeDeps. */
+function workerRunner(workDir: string): JobRunner {
+  const config = defaultConfig();
+  config.models.dir = h.modelsDir;
+  config.vision = { ...config.vision, ...h.sessionOpts };
+  // the contract, not the priority (worker.test.ts): at nice 19 beside other suites a job could take minutes
+  return new ChildJobRunner({ config, workDir, idleExitMs: 0, priority: 'normal' });
+}
 
 /** The gallery seam, hand-written: photos are files in a folder, variants are copied into another. */
 class FakeGallery implements VariantTarget {
@@ -26,7 +38,11 @@ class FakeGallery implements VariantTarget {
   }
 }
 
-describe('FilterJobs', () => {
+// The queue's contract holds wherever jobs run: in this process (the CLI) or in the daemon's low-priority worker.
+describe.each([
+  ['in process', undefined],
+  ['in the worker process', workerRunner],
+] as const)('FilterJobs (%s)', (_where, runner) => {
   let t: ReturnType<typeof h.tempDir>;
   let photos: Record<string, string>;
   beforeEach(async () => {
@@ -46,6 +62,7 @@ describe('FilterJobs', () => {
       workers: 1,
       queueLimit: extra.queueLimit ?? 5,
       onCapture: extra.onCapture,
+      runner: runner?.(t.dir),
     });
 
   it('runs a job, emits progress events and writes the variant', async () => {
@@ -121,7 +138,8 @@ describe('FilterJobs', () => {
     expect(gallery.written.map((w) => `${w.photoId}:${w.name}`)).toEqual(['p2:denoise', 'p1:film']);
     expect(JSON.parse(await fs.readFile(path.join(t.dir, 'state', 'filter-jobs.json'), 'utf8')).jobs).toEqual([]);
     await again.stop();
-  });
+    // two 0.7 MP denoises (one restarted) on a machine shared with other suites
+  }, 180_000);
 
   it('onCaptured applies filters.onCapture and nothing when unset', async () => {
     const gallery = new FakeGallery(photos, t.dir);

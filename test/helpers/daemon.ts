@@ -23,6 +23,10 @@ export function runCliSync(
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+function hasExited(p: ChildProcess): boolean {
+  return p.exitCode !== null || p.signalCode !== null;
+}
+
 /** A daemon in a temp folder: its own config, data dir and control socket. */
 export class TestDaemon {
   readonly t = tempDir('pinhole-daemon-');
@@ -50,8 +54,7 @@ export class TestDaemon {
     return runCliSync([...args, '--config', this.configFile], { input, env: this.env });
   }
 
-  /** `timeoutMs` is generous: a daemon loading its models on a machine loaded many times over takes a while. */
-  async start(waitFor = /app: ready/, timeoutMs = 90_000): Promise<void> {
+  async start(waitFor = /app: ready/, timeoutMs = 30_000): Promise<void> {
     this.output = '';
     this.proc = spawn(process.execPath, [cliPath, 'run', '--config', this.configFile], {
       cwd: repoRoot,
@@ -64,13 +67,15 @@ export class TestDaemon {
     this.proc.stderr?.on('data', (d: Buffer) => {
       this.output += d.toString();
     });
-    await waitUntil(() => waitFor.test(this.output) || this.proc?.exitCode !== null, timeoutMs);
-    if (this.proc.exitCode !== null) throw new Error(`daemon exited ${this.proc.exitCode}:\n${this.output}`);
+    const proc = this.proc;
+    await waitUntil(() => waitFor.test(this.output) || hasExited(proc), timeoutMs);
+    if (hasExited(proc)) throw new Error(`daemon exited ${proc.exitCode ?? proc.signalCode}:\n${this.output}`);
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     const p = this.proc;
-    if (!p || p.exitCode !== null) return p?.exitCode ?? null;
+    // A process that died of a signal has exitCode null and signalCode set; its 'exit' already fired.
+    if (!p || hasExited(p)) return p?.exitCode ?? null;
     const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
     p.kill(signal);
     return exited;

@@ -54,12 +54,13 @@ describe('LiveFaces', () => {
   function counting() {
     const c = { active: 0, maxActive: 0, calls: 0 };
     const det = Object.create(shared) as YuNetDetector;
-    det.detectImage = async (input, opts) => {
+    // live frames take the frame path (decode at detection size); count it
+    det.detectFrame = async (input, opts) => {
       c.calls++;
       c.active++;
       c.maxActive = Math.max(c.maxActive, c.active);
       try {
-        return await shared.detectImage(input, opts);
+        return await shared.detectFrame(input, opts);
       } finally {
         c.active--;
       }
@@ -69,7 +70,7 @@ describe('LiveFaces', () => {
   }
 
   /** Started LiveFaces over the counting detector, with a settable clock and its face events recorded. */
-  async function startCounting() {
+  async function startCounting(over: (c: PinholeConfig) => void = () => {}) {
     const bus = new EventBus();
     const frames = new FakeFrames();
     const clock = { now: 0 };
@@ -78,7 +79,7 @@ describe('LiveFaces', () => {
     bus.on('faces', (e) => {
       events.push(e);
     });
-    const l = new LiveFaces({ config: config(), bus, frames, loadDetector: load, now: () => clock.now });
+    const l = new LiveFaces({ config: config(over), bus, frames, loadDetector: load, now: () => clock.now });
     live = l;
     await l.start();
     return { live: l, frames, clock, c, events };
@@ -106,6 +107,42 @@ describe('LiveFaces', () => {
     expect(c.calls).toBe(2);
     expect(c.maxActive).toBe(1);
     expect(live.status()).toMatchObject({ processed: 2, dropped: 11, failed: 0 });
+  });
+
+  test('the preview losing frames lowers the detection rate, status says so, and it recovers', async () => {
+    // the camera was asked for 15 fps; frames arrive every 100 ms (10 fps) for 4 s, then at 15 fps again
+    const { live, frames, clock, c } = await startCounting((cfg) => {
+      cfg.camera.preview.fps = 15;
+      cfg.vision.faces.fps = 4;
+    });
+    const run = async (from: number, to: number, every: number) => {
+      for (let t = from; t < to; t += every) {
+        clock.now = t;
+        frames.push(frame);
+        await live.idle();
+      }
+    };
+    await run(0, 2050, 100);
+    const atFull = c.calls;
+    // 4 fps over the first window (one detection every 250 ms, on the next frame at 100 ms spacing: 300 ms)
+    expect(atFull).toBeGreaterThanOrEqual(6);
+    expect(live.status().rate).toMatchObject({
+      targetFps: 4,
+      fps: 2,
+      reduced: true,
+      reason: expect.stringMatching(/preview delivered 10\.\d of 15 fps/),
+    });
+    await run(2100, 4150, 100);
+    // another short window: halved again
+    expect(live.status().rate).toMatchObject({ fps: 1, reduced: true });
+    const slowed = c.calls - atFull;
+    expect(slowed).toBeLessThan(atFull);
+    // the preview is healthy again: after three good windows the rate steps up by a quarter of the target each time
+    await run(4200, 10_300, 1000 / 15);
+    expect(live.status().rate.fps).toBeGreaterThan(1);
+    await run(10_300, 30_000, 1000 / 15);
+    expect(live.status().rate).toMatchObject({ fps: 4, reduced: false });
+    expect(live.status().rate.reason).toBeUndefined();
   });
 
   test('toggle-faces turns live detection off (clearing boxes) and on again', async () => {

@@ -191,6 +191,11 @@ describe.skipIf(!existsSync(CHROMIUM))(`web UI in a real browser (needs ${CHROMI
     await page.getByTestId('camera-state').waitFor();
     expect(await page.getByTestId('camera-state').textContent()).toContain('streaming');
     await page.getByTestId('low-space').waitFor();
+    // A button that can never fire (onoff cannot set its pull-up) is shown with the config.txt fix.
+    expect(await page.getByTestId('gpio-warning').textContent()).toContain(
+      'Add `gpio=26=ip,pu` to /boot/firmware/config.txt',
+    );
+    expect(await page.getByTestId('gpio-filter').textContent()).toContain('spike filter: in software');
     await page.getByTestId('clock-banner').getByRole('button').click();
     await page.getByText('Camera clock set.').waitFor();
     expect(h.fakes.calls.time).toHaveLength(1);

@@ -248,6 +248,18 @@ export async function makeFakes(config: PinholeConfig, opts: { jobDelayMs?: numb
           models: [{ name: 'yunet', present: true, loaded: true }],
           versions: { pinhole: '0.1.0', node: process.version },
           clock: { now: Date.now() - 3 * 86_400_000, synced: false },
+          gpio: {
+            backend: 'onoff',
+            error: null,
+            filter: {
+              kind: 'software',
+              us: 2000,
+              detail: 'in software from edge arrival times (onoff has no spike filter)',
+            },
+            warnings: [
+              'button "shutter" on BCM 26 wants a pull-up but the onoff backend cannot set pulls, and BCM 26 has a pull-down at boot: a button to ground there reads 0 pressed or not, so it never fires. Add `gpio=26=ip,pu` to /boot/firmware/config.txt and reboot',
+            ],
+          },
         };
       },
       async shutdown() {

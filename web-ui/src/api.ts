@@ -20,6 +20,8 @@ export interface Photo {
   variants?: { name: string; recipe?: unknown }[];
   /** Best shot's score breakdown (photos taken in that mode). */
   bestShot?: import('./views/alternates').BestShotInfo;
+  /** Upload state over every sync target; null when no target is configured. */
+  sync?: { state: 'synced' | 'queued' | 'uploading' | 'failed'; targets: Record<string, string> } | null;
 }
 
 export interface Job {

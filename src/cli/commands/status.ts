@@ -57,11 +57,14 @@ function summary(name: string, s: unknown): string {
       return `running=${len(o.running)} queued=${len(o.queued)} workers=${o.workers ?? '?'}`;
     case 'gpio': {
       const leds = obj(o.leds);
+      const filter = obj(o.filter);
       return [
         `backend=${o.backend ?? '?'}`,
         o.reason ? `(${o.reason})` : '',
+        filter.kind ? `filter=${filter.kind}` : '',
         leds.state ? `leds=${leds.state}` : '',
-        o.startError ? `error: ${o.startError}` : '',
+        o.error ? `error: ${o.error}` : '',
+        ...(Array.isArray(o.warnings) ? o.warnings.map((w) => `warning: ${w}`) : []),
       ]
         .filter(Boolean)
         .join(' ');

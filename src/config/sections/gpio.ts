@@ -38,7 +38,10 @@ export const ButtonSchema = T.Object(
     }),
     pull: T.Union(lit('up', 'down', 'off'), {
       default: 'up',
-      ...meta({ title: 'Pull resistor', description: 'Internal pull (gpiod, pigpio; set in config.txt for onoff).' }),
+      ...meta({
+        title: 'Pull resistor',
+        description: 'Internal pull, set by gpiod and pigpio; onoff cannot: add `gpio=PIN=ip,pu` to config.txt.',
+      }),
     }),
     debounceMs: T.Integer({
       minimum: 0,
@@ -134,7 +137,7 @@ export const GpioSchema = T.Object(
       ...meta({
         title: 'Glitch filter (µs)',
         description:
-          'Hardware spike filter for buttons: pigpio `glitchFilter`, libgpiod v2 `--debounce-period`. Adds this much latency; 0 disables it.',
+          'Spike filter for buttons: a level must last this long to count. pigpio `glitchFilter`, libgpiod 2 `--debounce-period`, otherwise in software from the event timestamps (libgpiod 1.6, onoff); `pinhole status` shows which. Adds this much latency; 0 disables it.',
         requiresRestart: true,
       }),
     }),

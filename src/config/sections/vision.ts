@@ -29,7 +29,7 @@ export const VisionSchema = T.Object(
       ...meta({
         title: 'CPU memory arena',
         description:
-          'Keep onnxruntime activations in a reusable arena (bounded by the largest input). Off gives the smallest RSS on 512 MB boards, but only takes effect when MALLOC_MMAP_THRESHOLD_ is set in the environment (the systemd unit sets it): without it glibc fragmentation grows RSS on every inference, so the arena is used anyway.',
+          "Keep onnxruntime activations of filter models and `pinhole detect` in a reusable arena (bounded by the largest input). Off gives the smallest RSS on 512 MB boards, but only takes effect when MALLOC_MMAP_THRESHOLD_ is set in the environment (the systemd unit sets it): without it glibc fragmentation grows RSS on every inference, so the arena is used anyway. The daemon's face detector always keeps its buffers (one preview frame at a time): it runs several times a second, and mapping them afresh for every frame cost more CPU than the inference.",
         requiresRestart: true,
       }),
     }),

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { childEnv } from '../../util/child-env.js';
 import { createLogger } from '../../util/logger.js';
 
 const log = createLogger('camera.proc');
@@ -40,7 +41,8 @@ export class ManagedProcess {
     this.child = spawn(opts.command, opts.args, {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: opts.env ?? process.env,
+      // never the daemon's malloc tuning: see util/child-env.ts
+      env: childEnv(opts.env ?? process.env),
     });
     this.child.stderr?.setEncoding('utf8');
     this.child.stderr?.on('data', (chunk: string) => {

@@ -6,10 +6,12 @@
 export type Level = 0 | 1;
 export type Pull = 'up' | 'down' | 'off';
 export type BackendKind = 'gpiod' | 'onoff' | 'pigpio' | 'sim' | 'none';
+/** Who drops spikes shorter than gpio.glitchFilterUs when the backend does it itself. */
+export type NativeFilter = 'pigpio' | 'debounce-period';
 
 export interface InputOptions {
   pull: Pull;
-  /** Hardware spike filter where the backend has one (pigpio glitchFilter, libgpiod v2 debounce period). */
+  /** Spike filter, applied by backends that declare `nativeFilter`; the others ignore it (see GlitchFilter). */
   glitchFilterUs: number;
   /**
    * Called on every edge with the new level. `ts` (any monotonic unit, per line) orders edges when the backend
@@ -30,6 +32,10 @@ export interface OutputLine {
 
 export interface GpioBackend {
   readonly kind: BackendKind;
+  /** Set when the backend applies InputOptions.glitchFilterUs itself; otherwise the caller filters in software. */
+  readonly nativeFilter?: NativeFilter;
+  /** False when the backend cannot set pull resistors (onoff): the pins keep their boot-time pulls. */
+  readonly setsPulls?: boolean;
   openInput(pin: number, opts: InputOptions): Promise<InputLine>;
   openOutput(pin: number, initial: Level): Promise<OutputLine>;
   /** Releases every line the backend opened. */

@@ -32,7 +32,7 @@ export interface ButtonCounters {
  * Debounce is "act on the first edge, then lock out": a press after a quiet period is accepted at once (zero
  * added shutter lag), edges during the next `debounceMs` only update the raw level, and when the lockout ends
  * the raw level is compared with the accepted one. A bouncing contact therefore yields exactly one press and one
- * release; a spike shorter than the hardware glitch filter never reaches us.
+ * release; a spike shorter than gpio.glitchFilterUs never reaches us (pigpio, the kernel or GlitchFilter drop it).
  *
  * With no long or double action configured the short gesture fires on the debounced press edge; otherwise on
  * release (long configured) or when the double-press window closes (double configured). A held button fires

@@ -23,7 +23,7 @@ export async function createBackend(
 ): Promise<GpioBackend> {
   switch (kind) {
     case 'gpiod':
-      return GpiodBackend.create(deps.gpiod);
+      return GpiodBackend.create({ sysfsRoot: config.sysfsRoot, ...deps.gpiod });
     case 'onoff':
       return OnoffBackend.create({ sysfsRoot: config.sysfsRoot, load: deps.loadOnoff });
     case 'pigpio':

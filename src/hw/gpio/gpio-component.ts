@@ -16,8 +16,10 @@ import { type GpioBackend, type InputLine, NoneBackend } from './backend.js';
 import { ButtonMachine, type Gesture } from './button.js';
 import { type Clock, systemClock } from './clock.js';
 import { type BackendDeps, createBackend } from './create-backend.js';
+import { GlitchFilter } from './glitch-filter.js';
 import { LED_STATES, type Led, LedController, type LedState } from './leds.js';
 import { type PiModel, readPiModel } from './pi-model.js';
+import { BOOT_CONFIG_PATHS, pullProblems, readBootConfig } from './pulls.js';
 import { chooseBackend, hasExecutableOnPath, type Selection } from './select.js';
 import { SimBackend } from './sim-backend.js';
 
@@ -65,7 +67,11 @@ export interface GpioComponentOptions {
   clock?: Clock;
   /** Defaults to process.env (PINHOLE_DEV=1 makes `auto` pick sim off a Pi). */
   env?: NodeJS.ProcessEnv;
-  deps?: BackendDeps & { hasExecutable?: (name: string) => Promise<boolean> };
+  deps?: BackendDeps & {
+    hasExecutable?: (name: string) => Promise<boolean>;
+    /** config.txt candidates, first existing wins (tests point elsewhere). */
+    bootConfigPaths?: string[];
+  };
   /** LED state right after start; the composition root then drives it from camera events. */
   initialLedState?: LedState;
 }
@@ -73,8 +79,17 @@ export interface GpioComponentOptions {
 interface ButtonEntry {
   config: ButtonConfig;
   machine: ButtonMachine;
+  /** Present when spikes are filtered in software (the backend cannot). */
+  glitch?: GlitchFilter;
   line?: InputLine;
   error?: string;
+}
+
+/** Which spike filter guards the buttons, for status: the backend's own, software, or none. */
+export interface FilterStatus {
+  kind: 'pigpio' | 'debounce-period' | 'software' | 'off';
+  us: number;
+  detail: string;
 }
 
 /** Buttons and status LEDs. A backend that fails to start leaves the daemon running without them. */
@@ -91,6 +106,9 @@ export class GpioComponent implements Component {
   private ledEntries: (Led & { error?: string })[] = [];
   private leds = new LedController([], systemClock);
   private problems: string[] = [];
+  /** Things that keep buttons from working though the config is valid (pulls the backend cannot set). */
+  private warnings: string[] = [];
+  private filter: FilterStatus = { kind: 'off', us: 0, detail: 'not started' };
   private lastAction?: { button: string; gesture: Gesture; action: ButtonAction; at: string };
   private readonly gestureListeners = new Set<(button: string, gesture: Gesture, action: ButtonAction) => void>();
 
@@ -130,7 +148,10 @@ export class GpioComponent implements Component {
     for (const p of this.problems) log.error('gpio config problem', { problem: p });
     const problemFor = (kind: string, i: number) => this.problems.find((p) => p.startsWith(`gpio.${kind}.${i}.`));
 
+    this.filter = this.chooseFilter();
+    log.info('button spike filter', { ...this.filter });
     this.buttons = buttons.map((config, i) => this.makeButton(config, problemFor('buttons', i)));
+    await this.checkPulls(this.buttons.filter((b) => !b.error).map((b) => b.config));
     await Promise.all(this.buttons.filter((b) => !b.error).map((b) => this.openButton(b)));
 
     this.ledEntries = leds.map((config, i) => ({ config, error: problemFor('leds', i) }));
@@ -152,7 +173,10 @@ export class GpioComponent implements Component {
 
   async stop(): Promise<void> {
     this.leds.dispose();
-    for (const b of this.buttons) b.machine.dispose();
+    for (const b of this.buttons) {
+      b.glitch?.dispose();
+      b.machine.dispose();
+    }
     await Promise.all([...this.buttons.map((b) => b.line?.close()), ...this.ledEntries.map((l) => l.line?.close())]);
     await this.backend.close();
     this.buttons = [];
@@ -192,7 +216,9 @@ export class GpioComponent implements Component {
       error: this.startError ?? null,
       model: this.model?.model ?? null,
       details: this.backend.describe?.() ?? {},
+      filter: this.filter,
       problems: this.problems,
+      warnings: this.warnings,
       buttons: this.buttons.map((b) => ({
         name: b.config.name,
         pin: b.config.pin,
@@ -201,6 +227,7 @@ export class GpioComponent implements Component {
         doublePressAction: b.config.doublePressAction,
         pressed: b.machine.isPressed,
         ...b.machine.counters,
+        filtered: b.glitch?.dropped ?? 0,
         error: b.error ?? null,
       })),
       leds: {
@@ -271,16 +298,64 @@ export class GpioComponent implements Component {
       this.clock,
       (gesture) => this.onGesture(config, gesture),
     );
-    return { config, machine, error };
+    const entry: ButtonEntry = { config, machine, error };
+    if (this.filter.kind === 'software') {
+      const toMachine = (level: 0 | 1, ts?: number) => machine.edge(config.activeLow ? level === 0 : level === 1, ts);
+      entry.glitch = new GlitchFilter(this.filter.us / 1000, this.clock, toMachine, config.activeLow ? 1 : 0);
+    }
+    return entry;
+  }
+
+  /**
+   * The backend's own filter when it has one; software when it has none (libgpiod 1.6, onoff); none for the sim
+   * and none backends, whose edges come from a program rather than a contact.
+   */
+  private chooseFilter(): FilterStatus {
+    const us = this.cfg.glitchFilterUs;
+    const b = this.backend;
+    if (us === 0) return { kind: 'off', us, detail: 'gpio.glitchFilterUs is 0' };
+    if (b.kind === 'sim' || b.kind === 'none')
+      return { kind: 'off', us, detail: `${b.kind} backend: edges come from software, not a contact` };
+    if (b.nativeFilter === 'pigpio') return { kind: 'pigpio', us, detail: `pigpio glitchFilter(${us})` };
+    if (b.nativeFilter === 'debounce-period') {
+      const version = b.describe?.().libgpiod;
+      return {
+        kind: 'debounce-period',
+        us,
+        detail: `gpiomon --debounce-period ${us}us (libgpiod ${version}, in the kernel)`,
+      };
+    }
+    if (b.kind === 'gpiod') {
+      const version = b.describe?.().libgpiod;
+      return {
+        kind: 'software',
+        us,
+        detail: `in software from gpiomon's event timestamps (libgpiod ${version} has no debounce option)`,
+      };
+    }
+    return { kind: 'software', us, detail: `in software from edge arrival times (${b.kind} has no spike filter)` };
+  }
+
+  /** A backend that cannot set pulls leaves the boot pull: say loudly when that makes a button dead. */
+  private async checkPulls(buttons: ButtonConfig[]): Promise<void> {
+    this.warnings = [];
+    if (this.backend.setsPulls !== false || buttons.length === 0) return;
+    const boot = await readBootConfig(this.opts.deps?.bootConfigPaths ?? BOOT_CONFIG_PATHS);
+    for (const p of pullProblems(buttons, boot)) {
+      this.warnings.push(p.message);
+      log.warn(p.message, { button: p.button, pin: p.pin, configTxt: p.line });
+    }
   }
 
   private async openButton(entry: ButtonEntry): Promise<void> {
-    const { config } = entry;
+    const { config, glitch, machine } = entry;
     try {
       entry.line = await this.backend.openInput(config.pin, {
         pull: config.pull,
         glitchFilterUs: this.cfg.glitchFilterUs,
-        onEdge: (level, ts) => entry.machine.edge(config.activeLow ? level === 0 : level === 1, ts),
+        onEdge: glitch
+          ? (level, ts) => glitch.edge(level, ts)
+          : (level, ts) => machine.edge(config.activeLow ? level === 0 : level === 1, ts),
       });
     } catch (e) {
       entry.error = errorMessage(e);

@@ -6,14 +6,29 @@ import type { Level, Pull } from './backend.js';
  */
 export type GpiodVersion = 1 | 2;
 
-/** `gpiomon --version` prints e.g. "gpiomon (libgpiod) v1.6.3" or "gpiomon (libgpiod) v2.1". */
-export function parseGpiodVersion(text: string): GpiodVersion | null {
-  const m = /libgpiod\)?\s*v?(\d+)\.\d+/i.exec(text) ?? /\bv(\d+)\.\d+/.exec(text);
+/** A libgpiod release as its tools print it. */
+export interface GpiodRelease {
+  dialect: GpiodVersion;
+  /** e.g. "1.6.3" (bookworm) or "2.2.1" (trixie). */
+  version: string;
+}
+
+/**
+ * `--version` output, first line `gpiomon (libgpiod) v1.6.3` (1.6: print_version in tools/tools-common.c, from
+ * gpiod_version_string()) or `gpiomon (libgpiod) v2.2.1` (2.x: gpiod_api_version()).
+ */
+export function parseGpiodRelease(text: string): GpiodRelease | null {
+  const m =
+    /\(libgpiod\)\s*v(\d+)\.(\d+)(\.\d+)?(-[\w.]+)?/i.exec(text) ?? /\bv(\d+)\.(\d+)(\.\d+)?(-[\w.]+)?/.exec(text);
   if (!m) return null;
   const major = Number(m[1]);
-  if (major === 1) return 1;
-  if (major >= 2) return 2;
-  return null;
+  if (major < 1) return null;
+  return { dialect: major === 1 ? 1 : 2, version: `${m[1]}.${m[2]}${m[3] ?? ''}${m[4] ?? ''}` };
+}
+
+/** The dialect alone (1 or 2) from `--version` output. */
+export function parseGpiodVersion(text: string): GpiodVersion | null {
+  return parseGpiodRelease(text)?.dialect ?? null;
 }
 
 /** Explicit output formats, so we never depend on the default layout (which differs between versions). */
@@ -96,4 +111,63 @@ export function parseGpiodetect(text: string): { chip: string; label: string }[]
     if (m) out.push({ chip: m[1], label: m[2] });
   }
   return out;
+}
+
+/**
+ * Why a libgpiod tool failed, from its stderr. The strings are the tools' own (die()/print_error() in
+ * tools/*.c and glibc getopt_long's messages), per dialect:
+ *   chip-missing  1.6.3: "<tool>: error waiting for events: No such file or directory" (gpiomon) /
+ *                 "error setting the GPIO line values: No such file or directory" (gpioset): the chip lookup
+ *                 failed with ENOENT. 2.x: "cannot find GPIO chip character device '<id>'".
+ *   busy          EBUSY: another process holds the line.
+ *   permission    EACCES on /dev/gpiochip* (not in group gpio).
+ *   line-missing  1.6.3: EINVAL from gpiod_chip_get_line (offset past the chip's lines); 2.x: "offset N is out of
+ *                 range on chip" / "cannot find line".
+ *   usage         the argv was refused before any chip was opened.
+ */
+export type GpiodFailure = 'chip-missing' | 'busy' | 'permission' | 'line-missing' | 'usage' | 'unknown';
+
+const USAGE = [
+  /invalid option -- /,
+  /unrecognized option '/,
+  /option requires an argument -- /,
+  /option '--[^']+' requires an argument/,
+  /option '--[^']+' doesn't allow an argument/,
+  /option '--[^']+' is ambiguous/,
+  /: try \S+ --help$/,
+  /: invalid (bias|drive|mode|edges|event clock|period|number|GPIO offset|offset|line value|time value)/,
+  /: invalid offset<->value mapping/,
+  /: value must be 0 or 1/,
+  /: gpiochip must be specified/,
+  /: at least one GPIO line/,
+  /: unrecognized argument/,
+  /: can't (specify wait time|daemonize) in this mode/,
+  /: maximum debounce period is/,
+  /: too many lines given/,
+  /: can't combine/,
+];
+
+export function classifyGpiodFailure(dialect: GpiodVersion, stderr: string): GpiodFailure {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  if (lines.some((l) => USAGE.some((re) => re.test(l)))) return 'usage';
+  const text = lines.join('\n');
+  if (/Device or resource busy/.test(text)) return 'busy';
+  if (/Permission denied/.test(text)) return 'permission';
+  if (dialect === 1) {
+    if (
+      /: error (waiting for events|setting the GPIO line values|reading GPIO values): No such file or directory/.test(
+        text,
+      )
+    )
+      return 'chip-missing';
+    if (/: error (waiting for events|setting the GPIO line values|reading GPIO values): Invalid argument/.test(text))
+      return 'line-missing';
+  } else {
+    if (/cannot find GPIO chip character device '/.test(text)) return 'chip-missing';
+    if (/offset \S+ is out of range on chip|cannot find line '/.test(text)) return 'line-missing';
+  }
+  return 'unknown';
 }

@@ -30,11 +30,13 @@ const loadOnoff = async (): Promise<OnoffModule> => {
 };
 
 /**
- * sysfs backend through onoff. onoff has no pull-up control (set it in config.txt: `gpio=26=ip,pu`) and its
- * `debounceTimeout` delays every edge, so we pass none and debounce above.
+ * sysfs backend through onoff. sysfs has no pull control, so the pins keep their boot pulls (the component warns
+ * and `pinhole doctor` prints the config.txt line, see pulls.ts); onoff's `debounceTimeout` delays every edge, so
+ * we pass none: spikes are filtered and contacts debounced above, in software.
  */
 export class OnoffBackend implements GpioBackend {
   readonly kind = 'onoff' as const;
+  readonly setsPulls = false;
   private readonly open = new Set<OnoffGpio>();
 
   private constructor(
@@ -66,7 +68,6 @@ export class OnoffBackend implements GpioBackend {
   }
 
   async openInput(pin: number, opts: InputOptions): Promise<InputLine> {
-    if (opts.pull !== 'off') log.debug('onoff cannot set pulls; set them in config.txt', { pin, pull: opts.pull });
     const gpio = new this.mod.Gpio(this.sysfsNumber(pin), 'in', 'both');
     this.open.add(gpio);
     gpio.watch((err, value) => {

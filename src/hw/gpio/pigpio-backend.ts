@@ -47,6 +47,7 @@ export interface PigpioBackendOptions {
 /** pigpio through its Node binding: Pi ≤ 4 only, needs root, and cannot share the hardware with pigpiod. */
 export class PigpioBackend implements GpioBackend {
   readonly kind = 'pigpio' as const;
+  readonly nativeFilter = 'pigpio' as const;
   private readonly open = new Set<PigpioGpio>();
 
   private constructor(private readonly mod: PigpioModule) {}

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { childEnv } from '../../util/child-env.js';
 import type { Logger } from '../../util/logger.js';
 
 export interface SupervisedOptions {
@@ -63,7 +64,7 @@ export class SupervisedProcess {
 
   private spawnChild(): ChildProcess {
     this.stderrTail = [];
-    const child = spawn(this.opts.command, this.opts.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.opts.command, this.opts.args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
     this.child = child;
     const startedAt = Date.now();
     createInterface({ input: child.stdout! }).on('line', (l) => this.opts.onLine(l));

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Level } from '../../../src/hw/gpio/backend.js';
 import { GpiodBackend } from '../../../src/hw/gpio/gpiod-backend.js';
-import { fakeTools, fixturesDir, tempDir, waitFor } from './helpers.js';
+import { configureLogging } from '../../../src/util/logger.js';
+import { fakeSysfs, fakeTools, fixturesDir, tempDir, waitFor } from './helpers.js';
 
 let dir: string;
 let backend: GpiodBackend | undefined;
@@ -47,7 +48,7 @@ for (const version of [1, 2] as const) {
     it('detects the version and the Pi chip by label, and monitors a button with the right syntax', async () => {
       process.env.FAKE_GPIODETECT =
         'gpiochip0 [gpio-brcmstb@107d508500] (32 lines)\ngpiochip4 [pinctrl-rp1] (54 lines)\n';
-      backend = await GpiodBackend.create({ tools: fakeTools, graceMs: 150 });
+      backend = await GpiodBackend.create({ tools: fakeTools, graceMs: 150, killAfterMs: 10_000 });
       expect(backend.version).toBe(version);
       expect(backend.chip).toBe('gpiochip4');
       const edges: { level: Level; ts?: number }[] = [];
@@ -75,14 +76,16 @@ for (const version of [1, 2] as const) {
       await pushEvent(26, 'falling 100.000000001');
       await pushEvent(26, 'rising 100.050000000');
       await waitFor(() => edges.length === 2, 5000, 'two edges');
+      // v2 asked the kernel to debounce (-p 2000us): each edge is reported once stable, 2 ms after it happened.
+      const delay = version === 2 ? 2 : 0;
       expect(edges).toEqual([
-        { level: 0, ts: 100000.000001 },
-        { level: 1, ts: 100050 },
+        { level: 0, ts: expect.closeTo(100000.000001 + delay, 6) },
+        { level: 1, ts: expect.closeTo(100050 + delay, 6) },
       ]);
     });
 
     it('holds an LED with gpioset and swaps the process on a change', async () => {
-      backend = await GpiodBackend.create({ tools: fakeTools, graceMs: 150 });
+      backend = await GpiodBackend.create({ tools: fakeTools, graceMs: 150, killAfterMs: 10_000 });
       expect(backend.chip).toBe('gpiochip0');
       const led = await backend.openOutput(16, 0);
       await waitFor(async () => (await setLog()).length === 1, 5000, 'gpioset start');
@@ -102,11 +105,11 @@ for (const version of [1, 2] as const) {
 }
 
 describe('gpiod failures and supervision', () => {
-  it('a monitor that fails at once rejects with its stderr', async () => {
-    process.env.FAKE_GPIOMON_FAIL = 'error requesting GPIO lines: Device or resource busy';
+  it('a monitor that fails at once rejects with its stderr and what it means', async () => {
+    process.env.FAKE_GPIO_BUSY = '17';
     backend = await GpiodBackend.create({ tools: fakeTools, graceMs: 5000 });
     await expect(backend.openInput(17, { pull: 'up', glitchFilterUs: 0, onEdge: () => {} })).rejects.toThrow(
-      /GPIO 17: .*Device or resource busy/,
+      /GPIO 17: .*unable to request lines on chip \/dev\/gpiochip0: Device or resource busy.*another program holds this line/,
     );
   });
 
@@ -128,5 +131,95 @@ describe('gpiod failures and supervision', () => {
     await waitFor(() => levels.length === 2, 5000, 'edge after restart');
     expect(levels).toEqual([0, 1]);
     expect(String(backend.describe().lastMonitorError)).toMatch(/exited \(code 1\)/);
+  });
+});
+
+describe('LEDs through gpioset (issue 13, item 9)', () => {
+  const logLines: string[] = [];
+  beforeEach(() => {
+    logLines.length = 0;
+    configureLogging({ level: 'debug', sink: (l) => logLines.push(l) });
+  });
+  afterEach(() => configureLogging({ level: 'info', sink: (l) => process.stdout.write(`${l}\n`) }));
+  const warnings = () => logLines.filter((l) => / WARN /.test(l));
+
+  for (const version of [1, 2] as const) {
+    it(`v${version}: stopping gpioset for each LED change is routine, never a WARN`, async () => {
+      process.env.FAKE_GPIOD_VERSION = String(version);
+      backend = await GpiodBackend.create({ tools: fakeTools, graceMs: 150, killAfterMs: 10_000 });
+      const led = await backend.openOutput(16, 0);
+      await waitFor(async () => (await setLog()).at(-1) === '16=0', 5000, 'gpioset 16=0');
+      for (const level of [1, 0, 1, 0] as const) {
+        led.write(level);
+        await waitFor(async () => (await setLog()).at(-1) === `16=${level}`, 5000, `gpioset 16=${level}`);
+      }
+      await led.close();
+      expect(warnings()).toEqual([]);
+      expect((await setLog()).filter((l) => l === 'release 16')).toHaveLength(5);
+      // 1.6.3 exits 0 on SIGTERM, 2.2.1 dies of it: both are the stop we asked for.
+      expect(logLines.filter((l) => /gpioset stopped/.test(l)).length).toBeGreaterThanOrEqual(4);
+      expect(logLines.join('\n')).toMatch(
+        version === 1 ? /gpioset stopped .*code=0/ : /gpioset stopped .*signal=SIGTERM/,
+      );
+    });
+  }
+
+  it('a gpioset that fails by itself warns once, with its stderr, however often the LED blinks', async () => {
+    process.env.FAKE_GPIOD_VERSION = '1';
+    process.env.FAKE_GPIO_BUSY = '21';
+    backend = await GpiodBackend.create({ tools: fakeTools, graceMs: 150, killAfterMs: 10_000 });
+    const led = await backend.openOutput(21, 0);
+    for (const level of [1, 0, 1, 0, 1] as const) {
+      led.write(level);
+      await waitFor(() => logLines.some((l) => /LED line not held|LED write failed again/.test(l)), 5000, 'failure');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await led.close();
+    const w = warnings();
+    expect(w).toHaveLength(1);
+    expect(w[0]).toMatch(
+      /LED line not held pin=21 error=.*error setting the GPIO line values: Device or resource busy.*another program holds this line/,
+    );
+  });
+});
+
+describe('finding the chip: by label, never guessed (issue 13, item 9)', () => {
+  for (const version of [1, 2] as const) {
+    it(`v${version}: no Pi controller among the chips is an error naming what was found`, async () => {
+      process.env.FAKE_GPIOD_VERSION = String(version);
+      process.env.FAKE_GPIODETECT = 'gpiochip0 [some-expander] (8 lines)\ngpiochip1 [gpio-mockup-A] (4 lines)\n';
+      await expect(GpiodBackend.create({ tools: fakeTools })).rejects.toThrow(
+        /no Raspberry Pi GPIO controller \(pinctrl-bcm2835, pinctrl-bcm2711, pinctrl-rp1\).*found: gpiochip0 \[some-expander\], gpiochip1 \[gpio-mockup-A\].*does not guess/,
+      );
+    });
+  }
+
+  it('Pi 5 after raspberrypi/linux #6144: RP1 is gpiochip0, the SoC chips move to 10 and up', async () => {
+    process.env.FAKE_GPIODETECT =
+      'gpiochip0 [pinctrl-rp1] (54 lines)\ngpiochip10 [gpio-brcmstb@107d508500] (32 lines)\ngpiochip11 [gpio-brcmstb@107d508520] (4 lines)\n';
+    backend = await GpiodBackend.create({ tools: fakeTools });
+    expect(backend.describe()).toMatchObject({ chip: 'gpiochip0', chipLabel: 'pinctrl-rp1', libgpiod: '2.2.1' });
+  });
+
+  it('1.6.3 gpiodetect lists nothing when one chip is unreadable: the label comes from sysfs', async () => {
+    process.env.FAKE_GPIOD_VERSION = '1';
+    process.env.FAKE_GPIO_EACCES = 'gpiochip1';
+    const sysfs = await fakeSysfs([
+      { name: 'gpiochip512', label: 'pinctrl-bcm2711', base: 512, ngpio: 58 },
+      { name: 'gpiochip570', label: 'raspberrypi-exp-gpio', base: 570, ngpio: 8 },
+    ]);
+    // The class device and the character device share the pin controller's platform device as parent.
+    await fs.mkdir(path.join(sysfs, 'gpiochip512', 'device', 'gpiochip0'), { recursive: true });
+    await fs.mkdir(path.join(sysfs, 'gpiochip570', 'device', 'gpiochip1'), { recursive: true });
+    try {
+      backend = await GpiodBackend.create({ tools: fakeTools, sysfsRoot: sysfs });
+      expect(backend.describe()).toMatchObject({ chip: 'gpiochip0', chipLabel: 'pinctrl-bcm2711', libgpiod: '1.6.3' });
+      const noSysfs = GpiodBackend.create({ tools: fakeTools, sysfsRoot: path.join(dir, 'absent') });
+      await expect(noSysfs).rejects.toThrow(
+        /gpiodetect.* failed \(exit 1\): .*unable to access GPIO chips: Permission denied; .*absent is not readable/,
+      );
+    } finally {
+      await fs.rm(sysfs, { recursive: true, force: true });
+    }
   });
 });

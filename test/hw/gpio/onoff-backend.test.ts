@@ -1,10 +1,12 @@
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { defaultConfig } from '../../../src/config/load.js';
 import { GpioComponent } from '../../../src/hw/gpio/gpio-component.js';
 import { OnoffBackend } from '../../../src/hw/gpio/onoff-backend.js';
 import { findPiGpioChip } from '../../../src/hw/gpio/sysfs.js';
-import { button as buttonConfig, fakeSysfs, recordingHandlers, tempDir } from './helpers.js';
+import { configureLogging } from '../../../src/util/logger.js';
+import { button as buttonConfig, fakeSysfs, recordingHandlers, tempDir, waitFor } from './helpers.js';
 
 // onoff is mocked at the module boundary only: it would write to the real /sys/class/gpio.
 const onoff = vi.hoisted(() => {
@@ -126,9 +128,70 @@ describe('GpioComponent on onoff', () => {
     expect(button?.direction).toBe('in');
     expect(led?.writes.at(-1)).toBe(1); // ready: steady on
     for (const w of button?.watchers ?? []) w(null, 0); // active low: 0 = pressed
+    // No spike filter in sysfs: the component's software filter passes the press once stable (2 ms default).
+    expect((gpio.status() as { filter: { kind: string } }).filter.kind).toBe('software');
+    await waitFor(() => handlers.calls.length > 0, 5000, 'shutter');
     expect(handlers.calls).toEqual(['shutter']);
     await gpio.stop();
     expect(led?.writes.at(-1)).toBe(0);
     expect(led?.unexported).toBe(true);
+  });
+});
+
+describe('pull resistors onoff cannot set (issue 13, item 10)', () => {
+  const logLines: string[] = [];
+  beforeEach(() => {
+    logLines.length = 0;
+    configureLogging({ sink: (l) => logLines.push(l) });
+  });
+  afterEach(() => configureLogging({ sink: (l) => process.stdout.write(`${l}\n`) }));
+
+  async function startOnoff(buttons: ReturnType<typeof buttonConfig>[], configTxt?: string) {
+    const cfg = defaultConfig();
+    cfg.gpio.backend = 'onoff';
+    cfg.gpio.sysfsRoot = await tree(trees.base512);
+    cfg.gpio.buttons = buttons;
+    const boot = await tempDir();
+    roots.push(boot);
+    const file = path.join(boot, 'config.txt');
+    if (configTxt !== undefined) await fs.writeFile(file, configTxt);
+    const gpio = new GpioComponent({
+      config: cfg,
+      handlers: recordingHandlers(),
+      deps: { bootConfigPaths: [file] },
+    });
+    await gpio.start();
+    return gpio;
+  }
+  type Status = { warnings: string[] };
+
+  it('a button to ground on BCM 26 (pulled down at boot) is a WARN at start naming the pin and the fix, and a status warning', async () => {
+    const gpio = await startOnoff([
+      buttonConfig({ name: 'shutter', pin: 26 }),
+      buttonConfig({ name: 'power', pin: 3 }), // BCM 0-8 are pulled up at boot: fine
+    ]);
+    const warns = logLines.filter((l) => / WARN /.test(l));
+    expect(warns).toHaveLength(1);
+    expect(warns[0]).toMatch(
+      /button "shutter" on BCM 26 .*never fires.*Add `gpio=26=ip,pu` to .*config\.txt and reboot/,
+    );
+    expect(warns[0]).toMatch(/configTxt="gpio=26=ip,pu"/);
+    const s = gpio.status() as Status;
+    expect(s.warnings).toHaveLength(1);
+    expect(s.warnings[0]).toContain('gpio=26=ip,pu');
+    await gpio.stop();
+  });
+
+  it('no warning once config.txt sets the pull (later lines win, ranges count)', async () => {
+    const gpio = await startOnoff(
+      [
+        buttonConfig({ name: 'shutter', pin: 26 }),
+        buttonConfig({ name: 'b', pin: 19, pull: 'down', activeLow: false }),
+      ],
+      '# buttons\ngpio=26=ip,pd\ngpio=20-27=ip,pu # shutter\n',
+    );
+    expect(logLines.filter((l) => / WARN /.test(l))).toEqual([]);
+    expect((gpio.status() as Status).warnings).toEqual([]);
+    await gpio.stop();
   });
 });

@@ -1,9 +1,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { defaultConfig } from '../../../src/config/load.js';
+import { GpioComponent } from '../../../src/hw/gpio/gpio-component.js';
 import { parsePiModel } from '../../../src/hw/gpio/pi-model.js';
 import { PigpioBackend } from '../../../src/hw/gpio/pigpio-backend.js';
-import { tempDir } from './helpers.js';
+import { button, recordingHandlers, tempDir } from './helpers.js';
 
 // pigpio is mocked at the module boundary: the real addon needs the C library and root.
 const pig = vi.hoisted(() => {
@@ -128,5 +130,31 @@ describe('pigpio on a Pi 4 as root', () => {
     await backend.close();
     expect(input.alertDisabled).toBe(true);
     expect(pig.state.terminated).toBe(1);
+  });
+});
+
+describe('GpioComponent on pigpio', () => {
+  it('leaves spikes to pigpio glitchFilter: status says so and an alert reaches the button at once', async () => {
+    await fs.writeFile(path.join(dir, 'model'), 'Raspberry Pi 4 Model B Rev 1.5\0');
+    const cfg = defaultConfig();
+    cfg.gpio.backend = 'pigpio';
+    cfg.gpio.modelPath = path.join(dir, 'model');
+    cfg.gpio.buttons = [button({ name: 'shutter', pin: 26 })];
+    const handlers = recordingHandlers();
+    const gpio = new GpioComponent({ config: cfg, handlers, deps: { getuid: () => 0, pigpioPidFile: pidFile } });
+    await gpio.start();
+    try {
+      expect((gpio.status() as { filter: unknown }).filter).toEqual({
+        kind: 'pigpio',
+        us: 2000,
+        detail: 'pigpio glitchFilter(2000)',
+      });
+      const input = pig.FakeGpio.instances.find((g) => g.gpio === 26);
+      expect(input?.glitch).toBe(2000);
+      for (const a of input?.alerts ?? []) a(0, 1);
+      expect(handlers.calls).toEqual(['shutter']); // no second filter in software: no added latency
+    } finally {
+      await gpio.stop();
+    }
   });
 });

@@ -4,6 +4,9 @@ import { api, errorText } from '../api';
 interface Clock {
   now: number;
   synced: boolean;
+  /** `ntp`: systemd-timesyncd keeps the clock; the camera refuses a time from the phone. */
+  owner?: string;
+  message?: string;
 }
 
 /** The Pi has no RTC and is often offline: when its clock is unset or off, offer this phone's time. */
@@ -20,6 +23,8 @@ export function ClockBanner() {
   if (!clock) return null;
   const skewS = Math.round((clock.fetchedAt - clock.server.now) / 1000);
   if (!msg && clock.server.synced && Math.abs(skewS) < 120) return null;
+  // NTP owns a synchronised clock: the phone is the one that is off, and the camera would refuse its time.
+  if (!msg && clock.server.owner === 'ntp') return null;
 
   const setTime = async () => {
     try {

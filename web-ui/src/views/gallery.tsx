@@ -1,5 +1,24 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText, type Photo } from '../api';
+import { onWs } from '../ws';
+
+const BADGE: Record<string, [string, string]> = {
+  synced: ['✓', 'Synced'],
+  queued: ['↑', 'Waiting to sync'],
+  uploading: ['⟳', 'Uploading'],
+  failed: ['!', 'Sync failed'],
+};
+
+function SyncBadge({ photo }: { photo: Photo }) {
+  const s = photo.sync?.state;
+  if (!s) return null;
+  const [icon, label] = BADGE[s];
+  return (
+    <span class={`badge sync-${s}`} data-testid="sync-badge" data-state={s} title={label} role="img" aria-label={label}>
+      {icon}
+    </span>
+  );
+}
 
 const PAGE = 30;
 
@@ -31,6 +50,27 @@ export function Gallery({ person }: { person?: string } = {}) {
 
   useEffect(() => {
     void load(null, true);
+  }, []);
+
+  // Upload state changes: refresh the badges of the photos on screen (one request for the first page).
+  useEffect(() => {
+    let t: number | undefined;
+    const off = onWs('sync', () => {
+      window.clearTimeout(t);
+      t = window.setTimeout(async () => {
+        try {
+          const page = await api<{ photos: Photo[] }>('GET', `/api/photos?limit=${PAGE}`);
+          const byId = new Map(page.photos.map((p) => [p.id, p]));
+          setPhotos((ps) => ps.map((p) => (byId.has(p.id) ? { ...p, sync: byId.get(p.id)?.sync } : p)));
+        } catch {
+          /* the next event or a reload shows it */
+        }
+      }, 300);
+    });
+    return () => {
+      off();
+      window.clearTimeout(t);
+    };
   }, []);
 
   const toggle = (id: string) => {
@@ -115,6 +155,7 @@ export function Gallery({ person }: { person?: string } = {}) {
           ) : (
             <a key={p.id} class="cell" href={`#/gallery/${p.id}`} data-photo={p.id}>
               <img src={`/api/photos/${p.id}/thumb`} alt={p.takenAt} loading="lazy" />
+              <SyncBadge photo={p} />
             </a>
           ),
         )}

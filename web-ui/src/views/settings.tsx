@@ -1,6 +1,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, errorText } from '../api';
+import { SyncSettings } from './sync';
 
 /** The subset of JSON Schema that TypeBox emits for our config. */
 interface Schema {
@@ -288,6 +289,7 @@ export function Settings() {
           </ul>
         </div>
       )}
+      <SyncSettings />
       {sections.map(([name, schema]) => {
         const invalid = hasErrors(schema, draft[name], [name], data.sshOnly);
         return (

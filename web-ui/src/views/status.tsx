@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText, formatBytes } from '../api';
 import { onWs } from '../ws';
+import type { SyncStatus } from './sync';
 
 interface StatusReport {
   storage?: { freeBytes: number; totalBytes: number; minFreeBytes?: number; photoCount?: number };
@@ -10,6 +11,14 @@ interface StatusReport {
   camera: { state: string; lastError?: string };
   configErrors: string[];
   web?: { viewers: number; wsClients: number };
+  gpio?: {
+    backend: string;
+    error?: string | null;
+    filter?: { kind: string; us: number; detail: string };
+    warnings?: string[];
+  };
+  sync?: Omit<SyncStatus, 'mqtt'> & { pendingBytes: number; lastSuccess: string | null };
+  mqtt?: { connected: boolean; lastError: string | null } | null;
 }
 
 export function Status() {
@@ -107,6 +116,49 @@ export function Status() {
               Up for {Math.floor(s.system.uptimeS / 3600)} h {Math.floor((s.system.uptimeS % 3600) / 60)} min
             </p>
           )}
+        </section>
+      )}
+      {s.gpio && s.gpio.backend !== 'none' && (
+        <section>
+          <h3>Buttons</h3>
+          <p data-testid="gpio-filter">
+            Backend: {s.gpio.backend}
+            {s.gpio.filter &&
+              ` · spike filter: ${s.gpio.filter.kind === 'off' ? 'off' : `${s.gpio.filter.detail}, ${s.gpio.filter.us} µs`}`}
+          </p>
+          {s.gpio.error && <p class="error">{s.gpio.error}</p>}
+          {(s.gpio.warnings ?? []).map((w) => (
+            <p class="error" data-testid="gpio-warning" key={w}>
+              {w}
+            </p>
+          ))}
+        </section>
+      )}
+      {s.sync && s.sync.targets.length > 0 && (
+        <section data-testid="sync-status">
+          <h3>Sync</h3>
+          <p>
+            {s.sync.queueLength} file(s) waiting ({formatBytes(s.sync.pendingBytes)}) · last success:{' '}
+            {s.sync.lastSuccess ? new Date(s.sync.lastSuccess).toLocaleString() : 'never'}
+            {s.sync.paused && ' · paused'}
+          </p>
+          {s.sync.targets
+            .filter((t) => t.lastError)
+            .map((t) => (
+              <p class="error" key={t.name}>
+                {t.name}: {t.lastError}
+              </p>
+            ))}
+        </section>
+      )}
+      {s.mqtt && (
+        <section data-testid="mqtt-status">
+          <h3>Home Assistant (MQTT)</h3>
+          <p>
+            <span class={`dot ${s.mqtt.connected ? 'streaming' : 'crashed'}`} />{' '}
+            {s.mqtt.connected ? 'connected' : 'not connected'}
+          </p>
+          {s.mqtt.lastError && <p class="error">{s.mqtt.lastError}</p>}
         </section>
       )}
       {s.configErrors.length > 0 && (

@@ -294,6 +294,8 @@ function configure(kind: Configuration): SensorMode {
 /** A frame clock: frames every `duration` ms; a busy event loop gets the queued ones at once, up to `depth`. */
 class FrameClock {
   private next: number;
+  /** When the frame just waited for left the sensor (ms, Date.now() scale): its timestamp, not when we got to it. */
+  sensorTime = 0;
   constructor(
     private duration: number,
     private depth: number,
@@ -305,6 +307,7 @@ class FrameClock {
     const now = Date.now();
     if (this.next - now > 0) await sleep(this.next - now);
     else if (now - this.next > this.depth * this.duration) this.next = now - this.depth * this.duration;
+    this.sensorTime = this.next;
     this.next += this.duration;
   }
   get frameMs(): number {
@@ -671,6 +674,7 @@ async function runVid(): Promise<void> {
     if (key === '\n') output.toggle();
     LOG(2, `Viewfinder frame ${count}`);
     const now = Date.now();
+    const ts = clock.sensorTime - start;
     const timeout = !opts.frames && opts.timeoutMs > 0 && now - start > opts.timeoutMs;
     const frameout = opts.frames > 0 && count >= opts.frames;
     if (timeout || frameout || key === 'x' || key === 'X') {
@@ -681,14 +685,14 @@ async function runVid(): Promise<void> {
     if (opts.codec === 'mjpeg') {
       data = await scene.jpeg(opts.quality, staticScene ? 0 : now);
       if (fault.kind === 'garbage') {
-        output.write(randomBytes(50 + (count % 7) * 100), now - start);
+        output.write(randomBytes(50 + (count % 7) * 100), ts);
         if (count % 4 === 3) data = data.subarray(0, Math.floor(data.length / 2)); // truncated frame
       }
     } else if (opts.codec === 'yuv420') {
       data = rgbToI420(await scene.raw(staticScene ? 0 : now), opts.width, opts.height, stride);
     }
     // h264 / libav: the simulator has no video encoder; the frame is counted, nothing is written.
-    if (data) output.write(data, now - start);
+    if (data) output.write(data, ts);
     if (opts.metadata) {
       metaWrite(metadataText(frameMetadata(exp, frameMs), opts.metadataFormat, firstMeta));
       firstMeta = false;

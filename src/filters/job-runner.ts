@@ -1,0 +1,66 @@
+import type { PipelineDeps } from './pipeline.js';
+import { runPipeline } from './pipeline.js';
+import type { ParamValue } from './types.js';
+
+/** One filter job as a runner sees it: a recipe (or filter) with params, from a source file to a temp JPEG. */
+export interface JobSpec {
+  id: string;
+  recipe: string;
+  params: Record<string, ParamValue>;
+  /** The original photo (read only). */
+  source: string;
+  /** Where the JPEG result goes (written atomically); the queue moves it into the gallery. */
+  output: string;
+}
+
+export interface JobRunOptions {
+  signal: AbortSignal;
+  onProgress: (fraction: number) => void;
+}
+
+export interface JobOutcome {
+  width: number;
+  height: number;
+  /** Sum of the models' run() times (ms): the bench compares it with the job's wall time. */
+  runMs: number;
+}
+
+/**
+ * Where filter jobs execute. The queue (FilterJobs) owns ordering, persistence and events; a runner only runs one
+ * job at a time per call, reports progress and honours the abort signal. Filters need nothing from the runner:
+ * every filter of the registry runs the same way in each of them.
+ */
+export interface JobRunner {
+  run(spec: JobSpec, opts: JobRunOptions): Promise<JobOutcome>;
+  /** Frees what the runner holds (model sessions, a worker process). */
+  close(): Promise<void>;
+  /** For status: how jobs run (`in-process`, or the worker's priority and pid). */
+  describe(): Record<string, unknown>;
+}
+
+/** Runs jobs in this process (the CLI, tests). The daemon uses the low-priority worker (worker/child-runner.ts). */
+export class InProcessRunner implements JobRunner {
+  constructor(private readonly deps: PipelineDeps) {}
+
+  async run(spec: JobSpec, opts: JobRunOptions): Promise<JobOutcome> {
+    const steps = this.deps.registry.resolve(spec.recipe, spec.params);
+    let runMs = 0;
+    const size = await runPipeline(this.deps, steps, spec.source, spec.output, {
+      signal: opts.signal,
+      format: 'jpeg',
+      onProgress: opts.onProgress,
+      onRunMs: (ms) => {
+        runMs += ms;
+      },
+    });
+    return { ...size, runMs };
+  }
+
+  async close(): Promise<void> {
+    await this.deps.models.releaseAll?.();
+  }
+
+  describe(): Record<string, unknown> {
+    return { mode: 'in-process' };
+  }
+}
