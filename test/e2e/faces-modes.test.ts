@@ -106,17 +106,18 @@ describe('smile shutter, best shot and People in the daemon', () => {
   it('the neutral portraits of two_people.jpg do not fire it: it disarms after its timeout, no photo', async () => {
     const before = (await photos()).length;
     const restarts = (d.output.match(/camera: camera (armed|streaming)/g) ?? []).length;
-    d.writeConfig(config(neutral, 8000));
+    // 25 s: on a machine loaded many times over an analysed frame can take seconds to come
+    d.writeConfig(config(neutral, 25_000));
     // the config is reloaded and the camera restarted on the new folder
     await waitUntil(() => (d.output.match(/camera: camera (armed|streaming)/g) ?? []).length > restarts, 30_000);
     const r = d.cli(['mode', 'smile-shutter']);
     expect(r.code, r.stderr).toBe(0);
-    await waitUntil(() => modeStatus().state === 'idle', 60_000, 200);
+    await waitUntil(() => modeStatus().state === 'idle', 90_000, 500);
     expect(String(modeStatus().message)).toMatch(
-      /^Smile shutter disarmed after 8 s: not everybody smiled \(at best [01] of 2\)$/,
+      /^Smile shutter disarmed after 25 s: not everybody smiled \(at best [01] of 2\)$/,
     );
     expect(await photos()).toHaveLength(before);
-  }, 120_000);
+  }, 180_000);
 
   it('best shot keeps the best of a 3-frame burst with the others as alternates; one can be promoted', async () => {
     const r = await http('POST', '/api/modes/best-shot', {});
