@@ -145,8 +145,10 @@ const round1 = (v: number) => Math.round(v * 10) / 10;
 
 /**
  * The sidecar's `mode`: what the mode decided on, and for the smile shutter how long the decision took — from the
- * first and from the last all-smiling frame's arrival to the capture command (the issue's goal: first → command ≤
- * (frames − 1) analysis intervals + 50 ms, i.e. last → command ≤ 50 ms with the intervals as they were).
+ * first and from the last all-smiling frame's arrival to the capture the shutter commands (`…ToCaptureMs`; the
+ * issue's goal: first → capture ≤ (frames − 1) analysis intervals + 50 ms, i.e. last → capture ≤ 50 ms with the
+ * intervals as they were), and on to the camera's still command (`…ToCommandMs`: adds the camera's own path, which
+ * with the preview running is the `switch` path's preview stop, the shutter lag every capture has).
  */
 function modeRecord(record: ModeRecord, commandIssuedMs: number): Record<string, unknown> {
   const { firedAt, smilingFramesAt, ...rest } = record;
@@ -156,6 +158,8 @@ function modeRecord(record: ModeRecord, commandIssuedMs: number): Record<string,
   const intervals = times.slice(1).map((t, i) => round1(t - times[i]));
   return {
     ...rest,
+    firstFrameToCaptureMs: round1(firedAt - times[0]),
+    lastFrameToCaptureMs: round1(firedAt - (times.at(-1) as number)),
     firstFrameToCommandMs: round1(commandAt - times[0]),
     lastFrameToCommandMs: round1(commandAt - (times.at(-1) as number)),
     analysisIntervalsMs: intervals,

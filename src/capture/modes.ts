@@ -18,7 +18,7 @@ export interface ModeState {
   armedAt?: number;
   expiresAt?: number;
   /** Smile shutter: faces in the last analysed frame, how many smile, and the run of all-smiling frames. */
-  smiling?: { smiling: number; total: number; streak: number; needed: number };
+  smiling?: { smiling: number; total: number; streak: number; needed: number; threshold: number };
   /** Gesture shutter: a raised hand is seen now. */
   handRaised?: boolean;
   /** Seconds left on the self-timer. */

@@ -114,8 +114,10 @@ export class SmileShutter implements ArmedMode {
           });
           return;
         }
+        const cfg = this.deps.config();
+        // the threshold goes along so the viewfinder colours a box green exactly when the face counts as smiling
         ctx.update({
-          smiling: { ...this.counter.last, streak: this.counter.streak, needed: this.deps.config().frames },
+          smiling: { ...this.counter.last, streak: this.counter.streak, needed: cfg.frames, threshold: cfg.threshold },
         });
       }),
     );

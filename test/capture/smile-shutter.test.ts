@@ -129,7 +129,7 @@ describe('smile shutter armed through CaptureModes', () => {
     modes.arm('smile-shutter', 'button');
     expect(live.analysing).toBe(1);
     live.push(frame(0.9, 0.2, 0.9));
-    expect(states.at(-1)?.smiling).toEqual({ smiling: 2, total: 3, streak: 0, needed: 3 });
+    expect(states.at(-1)?.smiling).toEqual({ smiling: 2, total: 3, streak: 0, needed: 3, threshold: 0.7 });
     for (let i = 0; i < 3; i++) live.push(frame(0.9, 0.8, 0.95));
     expect(captures).toEqual(['button']);
     expect(live.analysing).toBe(0);

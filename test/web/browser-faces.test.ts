@@ -88,23 +88,42 @@ describe.skipIf(!existsSync(CHROMIUM))(`capture modes and People in a real brows
         ],
       },
     });
-    h.fakes.events.emit({
-      type: 'mode',
-      data: { mode: 'smile-shutter', state: 'armed', smiling: { smiling: 2, total: 3, streak: 0, needed: 3 } },
-    });
-    await banner.getByText('Smile shutter: 2 of 3 smiling').waitFor();
     const rects = page.getByTestId('faces').locator('rect');
     await expect.poll(() => rects.count()).toBe(3);
-    const strokes = await rects.evaluateAll((els) =>
-      els.map((e) => (/rgb\((\d+), (\d+), (\d+)\)/.exec(getComputedStyle(e).stroke) ?? []).slice(1).map(Number)),
-    );
-    // green for a smile, red for none, in between for 0.8
-    const [smiling, neutral, mostly] = strokes;
+    const strokes = () =>
+      rects.evaluateAll((els) =>
+        els.map((e) => (/rgb\((\d+), (\d+), (\d+)\)/.exec(getComputedStyle(e).stroke) ?? []).slice(1).map(Number)),
+      );
+    // before the daemon reports its threshold: the score alone, red → green (0.8 between 0.95 and 0.1)
+    let [smiling, neutral, mostly] = await strokes();
     expect(smiling[1]).toBeGreaterThan(smiling[0] * 3);
     expect(neutral[0]).toBeGreaterThan(neutral[1] * 3);
     expect(mostly[0]).toBeGreaterThan(smiling[0]);
     expect(mostly[1]).toBeGreaterThan(mostly[0]);
+    h.fakes.events.emit({
+      type: 'mode',
+      data: {
+        mode: 'smile-shutter',
+        state: 'armed',
+        smiling: { smiling: 2, total: 3, streak: 0, needed: 3, threshold: 0.7 },
+      },
+    });
+    await banner.getByText('Smile shutter: 2 of 3 smiling').waitFor();
+    // with it: green exactly for the faces the count calls smiling (0.95, 0.8), red for 0.1
+    await expect.poll(async () => (await strokes())[2]).toEqual((await strokes())[0]);
+    [smiling, neutral, mostly] = await strokes();
+    for (const g of [smiling, mostly]) expect(g[1]).toBeGreaterThan(g[0] * 3);
+    expect(neutral[0]).toBeGreaterThan(neutral[1] * 3);
     await shot('20-smile-shutter');
+    // a face just under the threshold is amber: not green, but clearly not the red of no smile
+    h.fakes.events.emit({
+      type: 'faces',
+      data: { width: 320, height: 240, faces: [{ box: [20, 40, 60, 60], score: 0.9, smile: 0.6 }] },
+    });
+    await expect.poll(() => rects.count()).toBe(1);
+    const [nearly] = await strokes();
+    expect(nearly[0]).toBeGreaterThan(nearly[1]);
+    expect(nearly[1]).toBeGreaterThan(neutral[1] + 50);
     await page.getByTestId('disarm').click();
     await expect.poll(() => modes.calls).toEqual(['arm smile-shutter', 'disarm']);
     await page.getByTestId('mode-message').getByText('Smile shutter disarmed').waitFor();

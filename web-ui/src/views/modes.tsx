@@ -7,7 +7,7 @@ export interface ModeState {
   mode: 'smile-shutter' | 'gesture-shutter' | 'best-shot' | null;
   state: 'idle' | 'armed' | 'countdown' | 'capturing';
   expiresAt?: number;
-  smiling?: { smiling: number; total: number; streak: number; needed: number };
+  smiling?: { smiling: number; total: number; streak: number; needed: number; threshold?: number };
   handRaised?: boolean;
   countdown?: number;
   message?: string;
@@ -25,11 +25,16 @@ export function useModeState(): ModeState {
   return mode;
 }
 
-/** Smile score 0..1 as a colour from red (not smiling) to green (smiling); the threshold sits in between. */
-export function smileColour(smile: number | undefined): string | undefined {
+/**
+ * Smile score 0..1 as a colour: green when the face counts as smiling (score ≥ the shutter's threshold, the same test
+ * as the "2 of 3 smiling" count), else from red (no smile) towards amber as the score nears the threshold. Without a
+ * threshold (none reported yet) the score alone runs red → green.
+ */
+export function smileColour(smile: number | undefined, threshold?: number): string | undefined {
   if (typeof smile !== 'number') return undefined;
-  const hue = Math.round(Math.max(0, Math.min(1, smile)) * 120);
-  return `hsl(${hue} 90% 50%)`;
+  const s = Math.max(0, Math.min(1, smile));
+  const hue = threshold === undefined ? s * 120 : s >= threshold ? 120 : (s / threshold) * 45;
+  return `hsl(${Math.round(hue)} 90% 50%)`;
 }
 
 const TITLES = { 'smile-shutter': 'Smile shutter', 'gesture-shutter': 'Gesture shutter', 'best-shot': 'Best shot' };

@@ -47,6 +47,7 @@ export function Viewfinder() {
   const [cameraState, setCameraState] = useState<string | null>(null);
   const facesTimer = useRef<number>();
   const mode = useModeState();
+  const smileThreshold = mode.mode === 'smile-shutter' ? mode.smiling?.threshold : undefined;
 
   useEffect(() => {
     if (mode.state !== 'idle' || !mode.photoId) return;
@@ -127,7 +128,9 @@ export function Viewfinder() {
                 y={boxOf(f)[1]}
                 width={boxOf(f)[2]}
                 height={boxOf(f)[3]}
-                style={smileColour(f.smile) ? { stroke: smileColour(f.smile) } : undefined}
+                style={
+                  smileColour(f.smile, smileThreshold) ? { stroke: smileColour(f.smile, smileThreshold) } : undefined
+                }
                 data-smile={f.smile}
               />
             ))}
