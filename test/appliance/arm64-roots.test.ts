@@ -12,7 +12,7 @@
  *   the chroot's /proc/cpuinfo in a private mount namespace.
  *
  * Needs root, mmdebstrap with arch-test, and qemu-aarch64 registered with binfmt_misc (fix-binary flag), which
- * .ci/run sets up; runs with PINHOLE_ROOT_TESTS=1 in the booted-root stage.
+ * .ci/run sets up; runs with PINHOLE_ROOT_TESTS=1 (by hand for now: see .ci/run).
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, promises as fs, openSync, readFileSync, readSync } from 'node:fs';
