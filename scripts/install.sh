@@ -13,6 +13,8 @@
 #   --prebuilt         clone: use its dist/ as it is (copied from a faster machine), never build
 #   --with-deps        with --root: also run `npm ci --omit=dev` into DIR/opt/pinhole (slow; needs the registry)
 #   --no-start         install and enable, but do not (re)start the service
+#   --print-packages   print the apt packages an install would ask apt for here (from apt's candidates and what is
+#                      installed; a NodeSource Node is named on stderr, not printed) and exit; changes nothing
 #
 # What it does: checks the board and a 64-bit OS; apt installs the camera apps (keeps rpicam-apps or
 # rpicam-apps-lite, whichever the image has), gpiod, polkitd, native-addon build tools, avahi-daemon, and pigpio
@@ -40,7 +42,7 @@ START=1
 NODE_MAJOR=20
 NODE_MIN="20.19.0"
 
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --root) ROOT="$(mkdir -p "$2" && cd "$2" && pwd)"; shift 2 ;;
@@ -52,6 +54,7 @@ while [ $# -gt 0 ]; do
     --prebuilt) PREBUILT=1; shift ;;
     --with-deps) WITH_DEPS=1; shift ;;
     --no-start) START=0; shift ;;
+    --print-packages) MODE=print-packages; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -148,25 +151,31 @@ locate_source() {
 }
 
 # ---- packages -------------------------------------------------------------------------------------------------------
-install_packages() {
-  export DEBIAN_FRONTEND=noninteractive
-  sys apt-get update
+# The packages install_packages asks apt for, decided from apt's candidates and what is installed: CAMERA_PKG, PIGPIO_PKG.
+plan_packages() {
   # Lite images ship rpicam-apps-lite, desktop images rpicam-apps: keep whichever is there, never swap one for the
   # other (the full package would pull the desktop preview stack onto a Lite card).
-  local camera="rpicam-apps-lite"
+  CAMERA_PKG="rpicam-apps-lite"
   if [ "$DRY" = 0 ]; then
-    if pkg_installed rpicam-apps; then camera=""; say "camera apps: rpicam-apps already installed"
-    elif pkg_installed rpicam-apps-lite; then camera=""; say "camera apps: rpicam-apps-lite already installed"
+    if pkg_installed rpicam-apps; then CAMERA_PKG=""; say "camera apps: rpicam-apps already installed"
+    elif pkg_installed rpicam-apps-lite; then CAMERA_PKG=""; say "camera apps: rpicam-apps-lite already installed"
     fi
   fi
   # pigpio (C library and daemon) exists on bookworm but not on trixie: optional, only the pigpio backend uses it.
-  local pigpio=""
-  if [ "$DRY" = 1 ] || [ -n "$(apt_candidate pigpio)" ]; then pigpio="pigpio"
+  PIGPIO_PKG=""
+  if [ "$DRY" = 1 ] || [ -n "$(apt_candidate pigpio)" ]; then PIGPIO_PKG="pigpio"
   else say "pigpio: no package on this release (trixie has none); gpio.backend pigpio is unavailable, gpiod is used"; fi
+}
+# shellcheck disable=SC2086 # empty words on purpose
+apt_packages() { echo $CAMERA_PKG gpiod $PIGPIO_PKG polkitd build-essential python3 avahi-daemon ca-certificates rclone; }
+
+install_packages() {
+  export DEBIAN_FRONTEND=noninteractive
+  sys apt-get update
+  plan_packages
   say "apt packages: camera apps, GPIO tools (gpiod), polkit, rclone (sync), native addon build tools, mDNS (avahi-daemon)"
-  # shellcheck disable=SC2086 # empty words on purpose
-  sys apt-get install -y --no-install-recommends $camera gpiod $pigpio polkitd build-essential python3 avahi-daemon \
-    ca-certificates rclone
+  # shellcheck disable=SC2046 # one word per package
+  sys apt-get install -y --no-install-recommends $(apt_packages)
   choose_node
   sys systemctl enable --now avahi-daemon || say "warning: avahi-daemon did not start; <hostname>.local may not resolve"
 }
@@ -446,6 +455,24 @@ EOF
   fi
 }
 
+# ---- --print-packages: what install_packages and choose_node would ask apt for, without asking -----------------------
+print_packages() {
+  local node_pkgs="" have="" cand="" debian=""
+  plan_packages >&2
+  if [ -n "$NODE_FLAG" ]; then cand="$NODE_FLAG"; else cand="$(command -v node || true)"; fi
+  have="$( [ -n "$cand" ] && node_version "$cand" || true)"
+  if [ -n "$have" ] && version_ge "$have" "$NODE_MIN"; then
+    say "Node.js $have at $cand: no Node package" >&2
+    command -v npm >/dev/null || [ -x "$(dirname "$cand")/npm" ] || node_pkgs="npm"
+  else
+    debian="$(apt_candidate nodejs | sed 's/^[0-9]*://; s/[~+-].*//')"
+    if [ -n "$debian" ] && version_ge "$debian" "$NODE_MIN"; then node_pkgs="nodejs npm"
+    else say "Node.js: NodeSource nodejs ${NODE_MAJOR}.x (Debian's candidate ${debian:-none} is older than $NODE_MIN)" >&2; fi
+  fi
+  # shellcheck disable=SC2086 # empty words on purpose
+  echo $(apt_packages) $node_pkgs
+}
+
 # ---- uninstall ------------------------------------------------------------------------------------------------------
 uninstall() {
   [ "$DRY" = 0 ] && [ "$(id -u)" != 0 ] && die "run it with sudo"
@@ -470,6 +497,7 @@ uninstall() {
 }
 
 if [ "$MODE" = uninstall ]; then uninstall; exit 0; fi
+if [ "$MODE" = print-packages ]; then print_packages; exit 0; fi
 [ "$DRY" = 1 ] && say "dry run into $ROOT: apt, useradd, usermod, chown, runuser and systemctl are only logged"
 preflight
 locate_source

@@ -299,13 +299,20 @@ async function leftovers(root: BootedRoot, baseline: Set<string>): Promise<strin
     // leaves apt packages alone: the owner may use them): readline-common (/etc/inputrc), libpam-runtime's
     // pam-auth-update (/etc/pam.d/common-*, /var/lib/pam), python3 (/etc/python3, /usr/local/lib/python3.*),
     // sgml-base/xml-core catalogs that polkitd registers in (/etc/sgml, /etc/xml, /var/lib/{sgml-base,xml-core},
-    // /usr/local/share/{sgml,xml}).
+    // /usr/local/share/{sgml,xml}); netbase's postinst writes /etc/hosts and /etc/networks on its first configure
+    // when they are missing (netbase 6.5 on trixie, pulled in by libpython3.13-stdlib from Debian's npm/node-gyp;
+    // excused only while netbase is installed, below).
     /^\/etc\/(inputrc|pam\.d\/common-[a-z-]+|python3[.\d]*|sgml|xml)(\/|$)/,
     /^\/var\/lib\/(pam|sgml-base|xml-core)(\/|$)/,
     /^\/usr\/local\/(lib\/python3[.\d]*|share\/(sgml|xml))(\/|$)/,
     // PrivateTmp of services still running (systemd-logind); a pinhole.service one would not be excused (see below).
     /^\/var\/tmp\/systemd-private-[^/]+(\/|$)/,
   ];
+  const netbase =
+    (await root.exec(['dpkg-query', '-W', DPKG_STATUS, 'netbase'])).stdout === 'install ok installed'
+      ? [/^\/etc\/(hosts|networks)$/]
+      : [];
+  bookkeeping.push(...netbase);
   const left = [...after]
     .filter((p) => !baseline.has(p) && !owned.has(p))
     .filter((p) => !bookkeeping.some((re) => re.test(p)) || /pinhole/.test(p));

@@ -63,30 +63,33 @@ export function run(
   });
 }
 
-const tarballs = new Map<Release, Promise<string>>();
-/** The cached minbase tarball of a release, built once (about a minute) and reused by every later run. */
-export function rootTarball(release: Release): Promise<string> {
+export type Arch = 'amd64' | 'arm64';
+const tarballs = new Map<string, Promise<string>>();
+/**
+ * The cached minbase tarball of a release, built once (about a minute; arm64 under qemu-user several) and reused by
+ * every later run. arm64 roots are for chroot checks only (systemd does not boot under qemu-user here): no systemd.
+ */
+export function rootTarball(release: Release, arch: Arch = 'amd64'): Promise<string> {
   // Concurrent tests of one release share one build (they run in one process: the temp name is per process).
-  let p = tarballs.get(release);
+  let p = tarballs.get(`${release}-${arch}`);
   if (!p) {
-    p = buildRootTarball(release);
-    tarballs.set(release, p);
+    p = buildRootTarball(release, arch);
+    tarballs.set(`${release}-${arch}`, p);
   }
   return p;
 }
 
-async function buildRootTarball(release: Release): Promise<string> {
+async function buildRootTarball(release: Release, arch: Arch): Promise<string> {
   await fs.mkdir(CACHE, { recursive: true });
-  const file = path.join(CACHE, `${release}-amd64.tar.zst`);
+  const file = path.join(CACHE, `${release}-${arch}.tar.zst`);
   if (existsSync(file)) return file;
   const tmp = `${file}.${process.pid}.tmp.tar.zst`;
-  const r = await run('mmdebstrap', [
-    '--variant=minbase',
-    '--include=systemd-sysv,dbus,ca-certificates',
-    release,
-    tmp,
-    MIRROR,
-  ]);
+  const include = arch === 'amd64' ? 'systemd-sysv,dbus,ca-certificates' : 'ca-certificates';
+  const r = await run(
+    'mmdebstrap',
+    [`--arch=${arch}`, '--variant=minbase', `--include=${include}`, release, tmp, MIRROR],
+    { timeoutMs: 1_800_000 },
+  );
   if (r.code !== 0) throw new Error(`mmdebstrap ${release} failed:\n${r.stderr.slice(-3000)}`);
   await fs.rename(tmp, file);
   return file;

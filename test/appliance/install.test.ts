@@ -43,6 +43,19 @@ afterEach(async () => {
 
 const at = (rel: string) => path.join(root, rel);
 
+describe('scripts/install.sh --print-packages', { timeout: 120_000 }, () => {
+  it('names the apt packages an install would ask for here, on one line, and changes nothing (arm64 roots: apt resolves them)', async () => {
+    const node = execFileSync('sh', ['-c', 'command -v node'], { encoding: 'utf8' }).trim();
+    const r = await install(['--print-packages']);
+    expect(r.code, r.stderr).toBe(0);
+    // This Node (>= 20.19, on PATH) is used: no nodejs package; the rest is the dry run's list.
+    expect(r.stdout).toMatch(
+      /^rpicam-apps-lite gpiod (pigpio )?polkitd build-essential python3 avahi-daemon ca-certificates rclone\n$/,
+    );
+    expect(r.stderr).toContain(`at ${node}: no Node package`);
+  });
+});
+
 describe('scripts/install.sh --root (dry run)', { timeout: 240_000 }, () => {
   it('writes the expected tree, installs verified models, and only logs system changes', async () => {
     const r = await install(['--root', root, '--models-from', sharedModels]);
