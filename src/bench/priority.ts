@@ -11,6 +11,7 @@ import { ChildJobRunner } from '../filters/worker/child-runner.js';
 import { previewArgv } from '../hw/camera/argv.js';
 import { cameraCommands } from '../hw/camera/commands.js';
 import { childEnv } from '../util/child-env.js';
+import { configureLogging } from '../util/logger.js';
 import type { PriorityClass } from '../util/low-priority.js';
 
 /**
@@ -107,6 +108,8 @@ async function foreground(until: Promise<unknown>, stateDir: string, still: Buff
 }
 
 export async function run(opts: { quick: boolean }): Promise<Record<string, unknown>> {
+  // the job runners' log lines (worker started, …) go to stderr: stdout holds the bench's JSON only
+  configureLogging({ sink: (line) => process.stderr.write(`${line}\n`) });
   const shared = sharedDir();
   const work = mkdtempSync(path.join(os.tmpdir(), 'pinhole-bench-priority-'));
   const side = opts.quick ? 512 : 1024;

@@ -109,6 +109,27 @@ describe('LiveFaces', () => {
     expect(live.status()).toMatchObject({ processed: 2, dropped: 11, failed: 0 });
   });
 
+  test('at 15 preview fps and vision.faces.fps 4, four detections a second, and no burst after a stall', async () => {
+    const { frames, clock, c } = await startCounting();
+    // 10 s of preview frames every 1/15 s: "250 ms after the last start" would wait for every 4th frame (3.75/s)
+    for (let i = 0; i < 150; i++) {
+      clock.now = (i * 1000) / 15;
+      frames.push(frame);
+      await live?.idle();
+    }
+    expect(c.calls).toBeGreaterThanOrEqual(39);
+    expect(c.calls).toBeLessThanOrEqual(41);
+    // 3 s without frames, then 1 s of them: the cadence starts afresh, it does not catch up on missed slots
+    const before = c.calls;
+    for (let i = 0; i < 15; i++) {
+      clock.now = 13_000 + (i * 1000) / 15;
+      frames.push(frame);
+      await live?.idle();
+    }
+    expect(c.calls - before).toBeGreaterThanOrEqual(4);
+    expect(c.calls - before).toBeLessThanOrEqual(5);
+  });
+
   test('the preview losing frames lowers the detection rate, status says so, and it recovers', async () => {
     // the camera was asked for 15 fps; frames arrive every 100 ms (10 fps) for 4 s, then at 15 fps again
     const { live, frames, clock, c } = await startCounting((cfg) => {
