@@ -77,7 +77,8 @@ const log = createLogger('vision.faces');
  * mapping and unmapping them afresh for every frame cost more CPU than the inference (measured: 263 vs 10 ms of CPU
  * per 640×480 run on a loaded 2-core machine; 217–248 vs 16–17 ms at 480×360). The arena is sized by the warm-up
  * run, so that run uses the preview's frame size as detected (a Zero 2 W's 480×360 preview needs about half of
- * 640×480's activations), and photos, detected larger, give theirs back after each run (yunet.ts).
+ * 640×480's activations). Photos go through the same session: a photo detected larger than the preview grows the
+ * arena for good (onnxruntime-node 1.30 ignores the run option that would shrink it).
  */
 const defaultLoader = (c: PinholeConfig) =>
   ThreadedDetector.load({

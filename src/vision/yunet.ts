@@ -4,7 +4,7 @@ import { createLogger } from '../util/logger.js';
 import { YoungGarbage } from '../util/young-garbage.js';
 import { type Face, scaleFace } from './face.js';
 import { jpegFrameInfo } from './jpeg-header.js';
-import { arenaEnabled, createSession, ort, type SessionOptions } from './onnx.js';
+import { createSession, ort, type SessionOptions } from './onnx.js';
 import { NchwBgrTensor } from './tensor.js';
 import { decodeYuNet, type StrideOutputs, YUNET_STRIDES } from './yunet-decode.js';
 
@@ -36,8 +36,6 @@ export interface DetectFrameResult extends DetectImageResult {
 }
 
 const DYNAMIC_MULTIPLE = 32;
-/** Run options that free the arena's chunks no longer in use once the run is done (onnxruntime's run config key). */
-const SHRINK_ARENA: ort.InferenceSession.RunOptions = { extra: { memory: { enable_memory_arena_shrinkage: 'cpu:0' } } };
 const DEFAULT_THRESHOLD = 0.6;
 /** Dead output copies allowed to pile up between young-generation collections (about 10 frames at 640×480). */
 const OUTPUT_GARBAGE_BYTES = 4 << 20;
@@ -58,8 +56,6 @@ export class YuNetDetector {
     bytes: number;
   };
   private readonly garbage = new YoungGarbage(OUTPUT_GARBAGE_BYTES);
-  /** True when the session keeps its activations in onnxruntime's arena (see arenaEnabled). */
-  private arena = false;
   private queue: Promise<unknown> = Promise.resolve();
   private released = false;
 
@@ -73,7 +69,6 @@ export class YuNetDetector {
   static async load(modelPath: string, opts: YuNetLoadOptions): Promise<YuNetDetector> {
     const session = await createSession(modelPath, opts);
     const det = new YuNetDetector(session, modelPath, fixedInputSize(session));
-    det.arena = arenaEnabled(opts.memArena);
     try {
       det.checkOutputs();
       const warm = det.fixedSize ?? opts.inputSize ?? { width: 640, height: 480 };
@@ -120,13 +115,11 @@ export class YuNetDetector {
    * Faces in an interleaved RGB image that is already at detection size, in that image's pixels. With a fixed-size
    * model an image larger than the model input is letterboxed (scaled to fit) first.
    */
-  detectRaw(img: RgbImage, opts: { threshold?: number; shrinkArena?: boolean } = {}): Promise<Face[]> {
-    return this.serial(() =>
-      this.detectRawNow(img, opts.threshold ?? DEFAULT_THRESHOLD, opts.shrinkArena === true && this.arena),
-    );
+  detectRaw(img: RgbImage, opts: { threshold?: number } = {}): Promise<Face[]> {
+    return this.serial(() => this.detectRawNow(img, opts.threshold ?? DEFAULT_THRESHOLD));
   }
 
-  private async detectRawNow(img: RgbImage, threshold: number, shrinkArena: boolean): Promise<Face[]> {
+  private async detectRawNow(img: RgbImage, threshold: number): Promise<Face[]> {
     if (this.released) throw new Error('detector released');
     if (img.channels !== 3) throw new ValidationError(`expected 3 channels, got ${img.channels}`);
     const fx = this.fixedSize;
@@ -135,29 +128,19 @@ export class YuNetDetector {
         .resize({ width: fx.width, height: fx.height, fit: 'inside' })
         .raw()
         .toBuffer({ resolveWithObject: true });
-      const faces = await this.infer(data, info.width, info.height, threshold, shrinkArena);
+      const faces = await this.infer(data, info.width, info.height, threshold);
       return faces.map((f) => scaleFace(f, img.width / info.width, img.height / info.height));
     }
-    return this.infer(img.data, img.width, img.height, threshold, shrinkArena);
+    return this.infer(img.data, img.width, img.height, threshold);
   }
 
-  private async infer(
-    rgb: Uint8Array,
-    w: number,
-    h: number,
-    threshold: number,
-    shrinkArena: boolean,
-  ): Promise<Face[]> {
+  private async infer(rgb: Uint8Array, w: number, h: number, threshold: number): Promise<Face[]> {
     const input = this.inputFor(rgb, w, h);
     const { width: padW, height: padH } = this.paddedSize(w, h);
     const outputs = this.outputsFor(padW, padH);
     // onnxruntime writes into our preallocated outputs (no allocation inside onnxruntime); the binding still returns
     // fresh copies of them, which are garbage at once
-    await this.session.run(
-      { [this.session.inputNames[0]]: input },
-      outputs.fetches,
-      shrinkArena ? SHRINK_ARENA : undefined,
-    );
+    await this.session.run({ [this.session.inputNames[0]]: input }, outputs.fetches);
     const faces = decodeYuNet(outputs.strides, padW, padH, threshold);
     this.garbage.add(outputs.bytes);
     return faces;
@@ -235,11 +218,9 @@ export class YuNetDetector {
     }
     if (info.channels !== 3)
       throw new ValidationError(`unexpected ${info.channels}-channel output from the decoder`, undefined, 'bad-image');
-    // A photo is detected at up to maxSide×maxSide, larger than a preview frame: its activations go back to the OS
-    // after the run instead of growing the arena that live frames keep (measured: see live-faces.ts).
     const faces = await this.detectRaw(
       { data, width: info.width, height: info.height, channels: 3 },
-      { threshold: opts.threshold, shrinkArena: true },
+      { threshold: opts.threshold },
     );
     // the decoded pixels are garbage from here on, like the output copies
     this.garbage.add(data.byteLength);
