@@ -25,6 +25,7 @@ export interface ProfileOverrides {
   'vision.threads'?: number;
   'vision.memArena'?: boolean;
   'vision.faces.fps'?: number;
+  'vision.faces.maxSide'?: number;
   'camera.preview.width'?: number;
   'camera.preview.height'?: number;
   'camera.preview.fps'?: number;
@@ -138,6 +139,9 @@ export function profileFor(board: BoardInfo): BoardProfile {
         'vision.threads': 2,
         'vision.memArena': false,
         'vision.faces.fps': 2,
+        // Photos detected at the preview's detection size: the live detector's arena is sized by the largest
+        // input it ran, and a 640-pixel photo grew it by ~13 MB over the 480×360 frames (test/e2e/faces-memory).
+        'vision.faces.maxSide': 480,
         'camera.preview.width': 480,
         'camera.preview.height': 360,
         'camera.preview.fps': 10,

@@ -5,6 +5,7 @@ import { errorMessage, isPinholeError, UnavailableError } from '../util/errors.j
 import { createLogger } from '../util/logger.js';
 import type { Face } from './face.js';
 import { RateGovernor, type RateStatus } from './rate-governor.js';
+import { IdleReleasingDetector } from './thread/idle-release.js';
 import { type FaceDetector, ThreadedDetector } from './thread/threaded-detector.js';
 import type { DetectImageResult } from './yunet.js';
 
@@ -53,6 +54,8 @@ export interface LiveFacesStatus {
   lastMs?: number;
   /** The rate in force: lowered by itself while the preview loses frames (`reduced`, with the reason). */
   rate: RateStatus;
+  /** Whether the detector (its thread, session and arena) is loaded now: it is released while unused. */
+  resident: boolean;
   /** Medians of the last detections' steps (ms): JPEG decode at detection size, and detection proper. */
   timing?: { decodeMs: number; detectMs: number };
 }
@@ -72,7 +75,10 @@ const log = createLogger('vision.faces');
  * The detector runs on its own thread at `analysis` priority (see thread/detector-thread.ts). Its activations stay
  * in onnxruntime's arena whatever vision.memArena says: it runs several times a second on frames of one size, and
  * mapping and unmapping them afresh for every frame cost more CPU than the inference (measured: 263 vs 10 ms of CPU
- * per 640×480 run on a loaded 2-core machine); the arena holds one frame's activations (~20 MB at 640×480).
+ * per 640×480 run on a loaded 2-core machine; 217–248 vs 16–17 ms at 480×360). The arena is sized by the warm-up
+ * run, so that run uses the preview's frame size as detected (a Zero 2 W's 480×360 preview needs about half of
+ * 640×480's activations). Photos go through the same session: a photo detected larger than the preview grows the
+ * arena for good (onnxruntime-node 1.30 ignores the run option that would shrink it).
  */
 const defaultLoader = (c: PinholeConfig) =>
   ThreadedDetector.load({
@@ -81,8 +87,15 @@ const defaultLoader = (c: PinholeConfig) =>
     threads: c.vision.threads,
     optimization: c.vision.optimization,
     memArena: true,
-    inputSize: { width: Math.min(640, c.vision.faces.maxSide), height: Math.min(480, c.vision.faces.maxSide) },
+    inputSize: detectionSize(c),
   });
+
+/** The size a preview frame is detected at (detectFrame: fit inside maxSide×maxSide, never enlarged). */
+export function detectionSize(c: PinholeConfig): { width: number; height: number } {
+  const { width, height } = c.camera.preview;
+  const scale = Math.min(1, c.vision.faces.maxSide / width, c.vision.faces.maxSide / height);
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
 
 /** Steps of the last detections kept for the timing medians in status(). */
 const TIMING_SAMPLES = 16;
@@ -106,7 +119,7 @@ export class LiveFaces implements Component {
   readonly configSections = ['vision', 'models'] as const;
 
   private config: PinholeConfig;
-  private detector?: FaceDetector;
+  private detector?: IdleReleasingDetector;
   private readonly governor: RateGovernor;
   private readonly timing: { decodeMs: number; detectMs: number }[] = [];
   private enabled: boolean;
@@ -137,7 +150,15 @@ export class LiveFaces implements Component {
   async start(): Promise<void> {
     this.state = 'loading';
     try {
-      this.detector = await (this.deps.loadDetector ?? defaultLoader)(this.config);
+      const load = this.deps.loadDetector ?? defaultLoader;
+      // loaded once here to say whether detection works at all, then released while unused and loaded again on
+      // demand (a viewer's first frame, a photo)
+      const first = await load(this.config);
+      this.detector = new IdleReleasingDetector(
+        () => load(this.config),
+        this.config.vision.analysis.idleReleaseSeconds * 1000,
+        first,
+      );
       this.state = this.enabled ? 'running' : 'disabled';
       this.reason = undefined;
       log.info('face detection ready', { model: this.config.vision.faces.model, enabled: this.enabled });
@@ -169,6 +190,7 @@ export class LiveFaces implements Component {
       a.optimization !== b.optimization ||
       a.memArena !== b.memArena ||
       a.faces.model !== b.faces.model ||
+      a.analysis.idleReleaseSeconds !== b.analysis.idleReleaseSeconds ||
       next.models.dir !== prev.models.dir
     ) {
       return 'restart';
@@ -225,6 +247,7 @@ export class LiveFaces implements Component {
       failed: this.stats.failed,
       ...(this.stats.lastMs === undefined ? {} : { lastMs: this.stats.lastMs }),
       rate: this.governor.status(),
+      resident: this.detector?.resident ?? false,
       ...(this.timing.length
         ? {
             timing: {

@@ -69,11 +69,12 @@ describe('board detection', () => {
 });
 
 describe('profiles', () => {
-  it('gives a Zero 2 W two threads, no arena, a small preview, no live filters and a small sharp cache', () => {
+  it('gives a Zero 2 W two threads, no arena, a small preview and photos detected at its size, no live filters and a small sharp cache', () => {
     const p = profileFor({ id: 'zero2w', model: 'Raspberry Pi Zero 2 W Rev 1.0', memTotalMB: 418 });
     expect(p.overrides).toMatchObject({
       'vision.threads': 2,
       'vision.memArena': false,
+      'vision.faces.maxSide': 480,
       'camera.preview.width': 480,
       'camera.preview.height': 360,
       'filters.workers': 1,

@@ -46,8 +46,12 @@ describe('memory with smile shutter and People on (Zero 2 W profile)', () => {
       `sessions unloaded (${name})`,
       waitUntil(
         async () => {
-          const st = (await call('status')) as { components: { name: string; status?: { resident?: number } }[] };
-          return st.components.find((c) => c.name === 'analysis')?.status?.resident === 0;
+          const st = (await call('status')) as {
+            components: { name: string; status?: { resident?: number | boolean } }[];
+          };
+          const status = (name: string) => st.components.find((c) => c.name === name)?.status;
+          // the analysis models and the face detector's thread (released while unused, like them)
+          return status('analysis')?.resident === 0 && status('faces')?.resident === false;
         },
         60_000,
         1000,

@@ -21,7 +21,8 @@ export const AnalysisSchema = T.Object(
       default: 30,
       ...meta({
         title: 'Release analysis models after (s)',
-        description: 'An analysis model unused for this long is unloaded; 0 keeps it until the cap evicts it.',
+        description:
+          'An analysis model unused for this long is unloaded; 0 keeps it until the cap evicts it. The live face detector (its thread and session) is unloaded after the same time without a frame or photo to detect, and loaded again by the next one.',
         requiresRestart: true,
       }),
     }),

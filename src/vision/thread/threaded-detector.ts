@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { appRoot } from '../../config/locate.js';
 import { PinholeError, UnavailableError } from '../../util/errors.js';
 import type { PriorityClass } from '../../util/low-priority.js';
@@ -15,6 +15,12 @@ export interface FaceDetector {
   detectFrame(jpeg: Buffer, opts: { maxSide: number; threshold: number }): Promise<DetectFrameResult>;
   release(): Promise<void>;
 }
+
+/**
+ * The thread's V8 heap. Frames, tensors and outputs live outside it (Buffers, WebAssembly memory, onnxruntime), so
+ * its JS heap stays a few MB; without limits V8 sizes a worker's heap like a main thread's, from the machine's RAM.
+ */
+const THREAD_HEAP: ResourceLimits = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 };
 
 function threadEntry(): string {
   const beside = fileURLToPath(new URL('./detector-thread.js', import.meta.url));
@@ -58,8 +64,9 @@ export class ThreadedDetector implements FaceDetector {
   static load(
     model: FaceModelOptions,
     priority: Exclude<PriorityClass, 'idle'> = 'analysis',
+    resourceLimits: ResourceLimits = THREAD_HEAP,
   ): Promise<ThreadedDetector> {
-    const worker = new Worker(threadEntry(), { workerData: { model, priority } });
+    const worker = new Worker(threadEntry(), { workerData: { model, priority }, resourceLimits });
     return new Promise((resolve, reject) => {
       const onMessage = (m: FromDetector) => {
         if (m.t === 'ready') {
