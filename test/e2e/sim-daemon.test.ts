@@ -154,6 +154,8 @@ describe('daemon with the simulated camera and buttons', () => {
       ['faces', true],
       ['analysis', true],
       ['filters', true],
+      ['modes', true],
+      ['people', true],
       ['gpio', true],
       ['sync', true],
       ['mqtt', true],

@@ -4,7 +4,7 @@ import { EventBus } from '../../src/events.js';
 import { configureLogging } from '../../src/util/logger.js';
 import type { Face } from '../../src/vision/face.js';
 import { type FacesEvent, type FrameSource, LiveFaces } from '../../src/vision/live-faces.js';
-import type { YuNetDetector } from '../../src/vision/yunet.js';
+import type { FaceDetector } from '../../src/vision/thread/threaded-detector.js';
 import { waitUntil } from '../helpers/tmp.js';
 
 configureLogging({ level: 'silent' });
@@ -52,10 +52,12 @@ describe('LiveFaces with an analysis step', () => {
     bus.on('faces', (e) => {
       events.push(e);
     });
-    const detector = {
-      detectImage: async () => ({ width: 64, height: 48, faces: [face] }),
+    const result = { width: 64, height: 48, faces: [face] };
+    const detector: FaceDetector = {
+      detectFrame: async () => ({ ...result, decodeMs: 1, detectMs: 1 }),
+      detectImage: async () => result,
       release: async () => {},
-    } as unknown as YuNetDetector;
+    };
     live = new LiveFaces({ config: cfg, bus, frames, loadDetector: async () => detector });
     await live.start();
     return { frames, events, live };

@@ -69,8 +69,9 @@ describe('memory of live face detection', () => {
     expect(max(steady, 'total'), msg).toBeLessThanOrEqual(96);
     expect(max(steady, 'anon'), msg).toBeLessThanOrEqual(64);
     expect(max(samples, 'anon'), msg).toBeLessThanOrEqual(80);
-    // bounded by one frame: flat at the end
+    // bounded by one frame: no growth at the end (memory given back to the system — glibc trimming freed pages —
+    // is a drop, not a leak)
     const anon = steady.map((x) => x.anon);
-    expect(Math.max(...anon) - Math.min(...anon), msg).toBeLessThanOrEqual(8);
+    expect(Math.max(...anon) - anon[0], msg).toBeLessThanOrEqual(8);
   }, 180_000);
 });
