@@ -10,6 +10,14 @@ const BOUNDARY = 'pinholeframe';
  * growing a buffer, and never delays the other viewers (each write goes to its own socket, nobody waits).
  */
 const MAX_PENDING_BYTES = 256 * 1024;
+const PART_END = Buffer.from('\r\n');
+
+/** A part's header: built once per frame and shared by every viewer. */
+function partHead(length: number, seq: number): Buffer {
+  return Buffer.from(
+    `--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${length}\r\nX-Frame-Seq: ${seq}\r\n\r\n`,
+  );
+}
 
 interface Viewer {
   res: ServerResponse;
@@ -56,6 +64,9 @@ export class MjpegHub {
   attach(res: ServerResponse): void {
     if (this.viewers.size >= this.maxViewers)
       throw new UnavailableError(`too many preview viewers (max ${this.maxViewers})`, 'too-many-viewers');
+    // The body ends when the connection closes (Connection: close): no chunked framing, which would add a length
+    // line and two CRLFs around every write, per viewer and per frame.
+    res.useChunkedEncodingByDefault = false;
     res.writeHead(200, {
       'Content-Type': `multipart/x-mixed-replace; boundary=${BOUNDARY}`,
       'Cache-Control': 'no-store, no-cache, must-revalidate',
@@ -73,7 +84,7 @@ export class MjpegHub {
     if (!this.unsubscribe) this.unsubscribe = this.camera.subscribe((jpeg) => this.onFrame(jpeg));
     // The last frame at once, so the preview appears without waiting for the next one.
     const latest = this.camera.latestFrame();
-    if (latest) this.write(viewer, latest, -1, process.hrtime.bigint());
+    if (latest) this.write(viewer, partHead(latest.length, -1), latest, -1, process.hrtime.bigint());
   }
 
   private detach(viewer: Viewer): void {
@@ -88,10 +99,11 @@ export class MjpegHub {
   private onFrame(jpeg: Buffer): void {
     const handedAt = process.hrtime.bigint();
     const seq = this.seq++;
-    for (const v of this.viewers) this.write(v, jpeg, seq, handedAt);
+    const head = partHead(jpeg.length, seq);
+    for (const v of this.viewers) this.write(v, head, jpeg, seq, handedAt);
   }
 
-  private write(v: Viewer, jpeg: Buffer, seq: number, handedAt: bigint): void {
+  private write(v: Viewer, head: Buffer, jpeg: Buffer, seq: number, handedAt: bigint): void {
     const res = v.res;
     const sock = res.socket;
     if (!sock || res.destroyed || res.writableEnded) {
@@ -102,16 +114,14 @@ export class MjpegHub {
       v.dropped++;
       return;
     }
-    const head = Buffer.from(
-      `--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\nX-Frame-Seq: ${seq}\r\n\r\n`,
-    );
     v.sent++;
     const probe = this.probe;
+    // One writev per viewer per frame, flushed at once.
     sock.cork();
     res.write(head);
     res.write(jpeg);
-    res.write('\r\n', probe ? () => probe(seq, handedAt, process.hrtime.bigint()) : undefined);
-    process.nextTick(() => sock.uncork());
+    res.write(PART_END, probe ? () => probe(seq, handedAt, process.hrtime.bigint()) : undefined);
+    sock.uncork();
   }
 
   close(): void {

@@ -509,6 +509,33 @@ describe('live preview and WebSocket', () => {
     await expect.poll(() => h.fakes.camera.subscribers.size, { timeout: 5000 }).toBe(0); // unsubscribed when nobody watches
   });
 
+  it('sends each frame as one multipart part with no chunked framing (the body ends with the connection)', async () => {
+    const frames = [await makeJpeg(64, 48, 1, 'a'), await makeJpeg(64, 48, 2, 'b')];
+    h.fakes.camera.emit(frames[0]); // sent on connect, as part -1
+    const viewer = await openStream({ authorization: `Bearer ${API_TOKEN}` });
+    expect(viewer.res.headers['transfer-encoding']).toBeUndefined();
+    const boundary = /boundary=(\S+)/.exec(String(viewer.res.headers['content-type']))?.[1];
+    let received = Buffer.alloc(0);
+    viewer.res.on('data', (c: Buffer) => {
+      received = Buffer.concat([received, c]);
+    });
+    await expect.poll(() => received.length, { timeout: 10_000 }).toBeGreaterThan(frames[0].length);
+    h.fakes.camera.emit(frames[1]);
+    const part = (f: Buffer, seq: number) =>
+      Buffer.concat([
+        Buffer.from(
+          `--${boundary}\r\nContent-Type: image/jpeg\r\nContent-Length: ${f.length}\r\nX-Frame-Seq: ${seq}\r\n\r\n`,
+        ),
+        f,
+        Buffer.from('\r\n'),
+      ]);
+    const first = part(frames[0], -1);
+    await expect.poll(() => received.length, { timeout: 10_000 }).toBeGreaterThan(first.length + frames[1].length);
+    const seq = Number(/X-Frame-Seq: (\d+)/.exec(received.subarray(first.length).toString('latin1'))?.[1]);
+    expect(received.equals(Buffer.concat([first, part(frames[1], seq)]))).toBe(true);
+    viewer.req.destroy();
+  });
+
   it('refuses viewers beyond maxViewers with 503', async () => {
     h.server.mjpeg.setMaxViewers(1);
     const one = await openStream({ authorization: `Bearer ${API_TOKEN}` });

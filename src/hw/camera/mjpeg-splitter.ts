@@ -19,6 +19,8 @@ type Phase = 'seek' | 'header' | 'scan';
 export class MjpegSplitter {
   readonly stats: SplitterStats = { frames: 0, garbageBytes: 0, dropped: 0 };
   private buf: Buffer = Buffer.alloc(0);
+  /** `buf` is our own copy (made by concat), not a chunk the stream handed us: a frame may be cut from it as is. */
+  private owned = false;
   private phase: Phase = 'seek';
   /** Where parsing resumes in `buf`; the current frame starts at 0 once its SOI was found. */
   private pos = 0;
@@ -29,7 +31,8 @@ export class MjpegSplitter {
   ) {}
 
   push(chunk: Buffer): void {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    this.owned = this.buf.length !== 0;
+    this.buf = this.owned ? Buffer.concat([this.buf, chunk]) : chunk;
     this.parse();
   }
 
@@ -180,8 +183,10 @@ export class MjpegSplitter {
   }
 
   private emit(end: number): void {
-    // One copy per frame (the stream buffer is reused), never one per consumer.
-    const frame = Buffer.from(this.buf.subarray(0, end));
+    // At most one copy per frame, never one per consumer: a frame that spanned chunks was already copied by concat
+    // (what follows it shares that memory until the next chunk, less than one chunk); one inside a single chunk is
+    // copied so it does not pin the stream's read buffer.
+    const frame = this.owned ? this.buf.subarray(0, end) : Buffer.from(this.buf.subarray(0, end));
     this.buf = this.buf.subarray(end);
     this.phase = 'seek';
     this.pos = 0;
