@@ -11,6 +11,7 @@ import { command as filter } from './commands/filter.js';
 import { command as modelsInstall } from './commands/models-install.js';
 import { command as modelsList } from './commands/models-list.js';
 import { command as modelsVerify } from './commands/models-verify.js';
+import { command as night } from './commands/night.js';
 import { command as passwd } from './commands/passwd.js';
 import { command as run } from './commands/run.js';
 import { command as simFault } from './commands/sim-fault.js';
@@ -35,5 +36,6 @@ export const commands: CliCommand[] = [
   detect,
   benchDetect,
   filter,
+  night,
   passwd,
 ];
