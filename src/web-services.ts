@@ -29,6 +29,7 @@ export function toWebPhoto(p: StorePhoto): PhotoRecord {
     lag: m.lag,
     faces: m.faces,
     ...(m.bestShot ? { bestShot: m.bestShot } : {}),
+    ...(m.night ? { night: m.night } : {}),
     variants: Object.entries(m.variants ?? {}).map(([name, v]) => ({ name, ...v })),
   };
 }

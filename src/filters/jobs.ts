@@ -50,7 +50,15 @@ export interface Job {
   createdAt: string;
   progress: number;
   error?: string;
+  /** A task job (enqueueTask): runs this instead of a recipe; not persisted. */
+  task?: JobTask;
 }
+
+/**
+ * Work that is not a recipe on a stored photo but must run with the filter jobs' priority and bounds (the night
+ * merge of a burst). `run` gets the job's abort signal and a progress callback; the job ends when it settles.
+ */
+export type JobTask = (signal: AbortSignal, onProgress: (fraction: number) => void) => Promise<void>;
 
 interface JobsFile {
   version: 1;
@@ -87,6 +95,11 @@ export class FilterJobs implements Component {
 
   constructor(private readonly opts: FilterJobsOptions) {}
 
+  /** The models and work folder the jobs use (a task shares them: one IRCNN session, one temp folder). */
+  get pipelineDeps(): PipelineDeps {
+    return this.opts.deps;
+  }
+
   async start(): Promise<void> {
     this.stopping = false;
     let saved: JobsFile | undefined;
@@ -110,6 +123,13 @@ export class FilterJobs implements Component {
     this.stopping = true;
     this.started = false;
     for (const r of this.running.values()) r.abort.abort(new Error('shutting down'));
+    // queued tasks are not resumed at the next start: settle them now so their callers clean up
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const t = this.pending[i].task;
+      if (!t) continue;
+      this.pending.splice(i, 1);
+      void t(AbortSignal.abort(new Error('shutting down')), () => {}).catch(() => {});
+    }
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
     await this.saveChain;
     await this.opts.deps.models.releaseAll?.();
@@ -143,6 +163,43 @@ export class FilterJobs implements Component {
     return { ...job };
   }
 
+  /**
+   * Queues a task (see JobTask) with the same worker count, queue limit, progress events and cancel as a filter job.
+   * `label` is the job's `recipe` in status and events; `photoId` may be '' when the task makes the photo. Tasks are
+   * not written to the job file: their inputs are temporary. `done` settles with the task (rejects when it fails
+   * or is cancelled, including by shutdown).
+   */
+  enqueueTask(label: string, photoId: string, task: JobTask): { job: Job; done: Promise<void> } {
+    if (this.pending.length >= this.opts.queueLimit)
+      throw new RateLimitedError(30, `filter queue is full (${this.opts.queueLimit} jobs, filters.queueLimit)`);
+    let settle!: { ok: () => void; fail: (e: unknown) => void };
+    const done = new Promise<void>((ok, fail) => {
+      settle = { ok, fail };
+    });
+    const job: Job = {
+      id: randomUUID(),
+      photoId,
+      recipe: label,
+      params: {},
+      state: 'queued',
+      createdAt: new Date().toISOString(),
+      progress: 0,
+      task: async (signal, onProgress) => {
+        try {
+          await task(signal, onProgress);
+          settle.ok();
+        } catch (e) {
+          settle.fail(e);
+          throw e;
+        }
+      },
+    };
+    this.pending.push(job);
+    this.emit(job);
+    this.pump();
+    return { job: publicJob(job), done };
+  }
+
   /** For the capture pipeline: applies `filters.onCapture` to a new photo, if set. */
   async onCaptured(photoId: string): Promise<Job | undefined> {
     if (!this.opts.onCapture) return undefined;
@@ -153,6 +210,8 @@ export class FilterJobs implements Component {
     const i = this.pending.findIndex((j) => j.id === jobId);
     if (i >= 0) {
       const [job] = this.pending.splice(i, 1);
+      // a queued task's caller waits on it: run it already aborted so it settles (and cleans up)
+      void job.task?.(AbortSignal.abort(new Error('cancelled')), () => {}).catch(() => {});
       this.finish(job, 'cancelled');
       void this.save();
       return;
@@ -166,9 +225,9 @@ export class FilterJobs implements Component {
     return {
       workers: this.opts.workers,
       queueLimit: this.opts.queueLimit,
-      running: [...this.running.values()].map((r) => ({ ...r.job })),
-      queued: this.pending.map((j) => ({ ...j })),
-      recent: this.finished.map((j) => ({ ...j })),
+      running: [...this.running.values()].map((r) => publicJob(r.job)),
+      queued: this.pending.map(publicJob),
+      recent: this.finished.map(publicJob),
     };
   }
 
@@ -219,20 +278,28 @@ export class FilterJobs implements Component {
     const dir = this.opts.deps.workDir;
     const tmp = path.join(dir, `.pinhole-tmp-variant-${job.id}.jpg`);
     let lastEmit = 0;
+    const onProgress = (f: number) => {
+      job.progress = f;
+      const now = Date.now();
+      if (now - lastEmit > 250) {
+        lastEmit = now;
+        this.emit(job);
+      }
+    };
     try {
+      if (job.task) {
+        await job.task(signal, onProgress);
+        job.progress = 1;
+        this.finish(job, 'done');
+        log.info('job done', { job: job.id, task: job.recipe, ms: Date.now() - t0 });
+        return;
+      }
       const src = await this.opts.target.sourcePath(job.photoId);
       const steps = this.opts.deps.registry.resolve(job.recipe, job.params);
       await runPipeline(this.opts.deps, steps, src, tmp, {
         signal,
         format: 'jpeg',
-        onProgress: (f) => {
-          job.progress = f;
-          const now = Date.now();
-          if (now - lastEmit > 250) {
-            lastEmit = now;
-            this.emit(job);
-          }
-        },
+        onProgress,
       });
       await this.opts.target.writeVariant(job.photoId, job.recipe, tmp, {
         recipe: job.recipe,
@@ -243,7 +310,7 @@ export class FilterJobs implements Component {
       this.finish(job, 'done');
       log.info('filter job done', { job: job.id, photo: job.photoId, recipe: job.recipe, ms: Date.now() - t0 });
     } catch (e) {
-      if (signal.aborted && this.stopping) {
+      if (signal.aborted && this.stopping && !job.task) {
         // Left in the job file: it runs again at the next start.
         job.state = 'queued';
         log.info('filter job interrupted by shutdown, will resume', { job: job.id });
@@ -262,7 +329,7 @@ export class FilterJobs implements Component {
   private finish(job: Job, state: JobState, error?: string): void {
     job.state = state;
     if (error) job.error = error;
-    this.finished.unshift({ ...job });
+    this.finished.unshift(publicJob(job));
     this.finished.length = Math.min(this.finished.length, HISTORY);
     this.emit(job);
   }
@@ -282,9 +349,9 @@ export class FilterJobs implements Component {
   private save(): Promise<void> {
     const snapshot: JobsFile = {
       version: 1,
-      jobs: [...[...this.running.values()].map((r) => r.job), ...this.pending].map(
-        ({ id, photoId, recipe, params, createdAt }) => ({ id, photoId, recipe, params, createdAt }),
-      ),
+      jobs: [...[...this.running.values()].map((r) => r.job), ...this.pending]
+        .filter((j) => !j.task)
+        .map(({ id, photoId, recipe, params, createdAt }) => ({ id, photoId, recipe, params, createdAt })),
     };
     this.saveChain = this.saveChain
       .then(async () => {
@@ -294,6 +361,11 @@ export class FilterJobs implements Component {
       .catch((e: unknown) => log.error('cannot save filter jobs', { file: this.opts.stateFile, error: e }));
     return this.saveChain;
   }
+}
+
+/** A job as status and callers see it (without its task function). */
+function publicJob({ task: _task, ...j }: Job): Job {
+  return j;
 }
 
 function sortObj(o: Record<string, unknown>): Record<string, unknown> {

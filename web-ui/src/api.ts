@@ -20,6 +20,8 @@ export interface Photo {
   variants?: { name: string; recipe?: unknown }[];
   /** Best shot's score breakdown (photos taken in that mode). */
   bestShot?: import('./views/alternates').BestShotInfo;
+  /** Night mode's record (src/capture/night-shot.ts NightMeta). */
+  night?: { frames: number; merged: number; rejectedTiles: number; fellBack: boolean; reason?: string };
 }
 
 export interface Job {
