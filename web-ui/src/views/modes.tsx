@@ -119,7 +119,7 @@ export function ModeBar({ mode, onPhoto }: { mode: ModeState; onPhoto: (p: Photo
 }
 
 interface JobEvent {
-  jobId: string;
+  id: string;
   progress: number;
   state: string;
   error?: string;
@@ -136,7 +136,7 @@ function useNightShot(onPhoto: (p: Photo) => void, onError: (e: string) => void)
   useEffect(() => {
     const offJob = onWs('job', (d) => {
       const j = d as JobEvent;
-      if (j.jobId !== job.current) return;
+      if (j.id !== job.current) return;
       if (j.state === 'running' || j.state === 'queued')
         setStatus(`Night shot: merging… ${Math.round(j.progress * 100)} %`);
       else if (j.state !== 'done') {
@@ -170,11 +170,16 @@ function useNightShot(onPhoto: (p: Photo) => void, onError: (e: string) => void)
   const take = async () => {
     setTaking(true);
     setStatus('Night shot: hold still…');
+    // a small burst may be merged before this response arrives: its photo is taken from then on
+    job.current = 'pending';
     try {
       const r = await api<{ night: { jobId: string; frames: number } }>('POST', '/api/modes/night-burst', {});
-      job.current = r.night.jobId;
-      setStatus(`Night shot: ${r.night.frames} frames taken, merging…`);
+      if (job.current === 'pending') {
+        job.current = r.night.jobId;
+        setStatus(`Night shot: ${r.night.frames} frames taken, merging…`);
+      }
     } catch (e) {
+      job.current = null;
       setStatus(null);
       throw e;
     } finally {
