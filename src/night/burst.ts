@@ -20,7 +20,14 @@ import {
   tileTexture,
   win,
 } from './align.js';
-import { EXPOSURE_QUANTILES, exposureDifferenceEv, linearQuantiles, readExifExposure } from './exposure.js';
+import {
+  CONTENT_SPREAD_EV,
+  EXPOSURE_QUANTILES,
+  exposureDifferenceEv,
+  exposureRatioSpread,
+  linearQuantiles,
+  readExifExposure,
+} from './exposure.js';
 import {
   BOX_RADIUS,
   ERODE_RADIUS,
@@ -143,8 +150,10 @@ export async function mergeBurst(frames: string[], outV: string, opts: NightOpti
     for (let i = 1; i < frames.length; i++) {
       check();
       const rgb = await coarseRgb(frames[i], cw, ch);
-      const ev = exposureDifferenceEv(refQ, linearQuantiles(rgb, EXPOSURE_QUANTILES));
-      if (Math.abs(ev) > MAX_EXPOSURE_EV)
+      const q = linearQuantiles(rgb, EXPOSURE_QUANTILES);
+      const ev = exposureDifferenceEv(refQ, q);
+      // another scene altogether is not refused here: the alignment finds nothing and the frame is left out
+      if (Math.abs(ev) > MAX_EXPOSURE_EV && exposureRatioSpread(refQ, q) <= CONTENT_SPREAD_EV)
         throw new ValidationError(
           `frame ${i + 1} (${path.basename(frames[i])}) is ${Math.abs(ev).toFixed(2)} EV ${ev > 0 ? 'brighter' : 'darker'} than the reference: all frames of a burst must have the same exposure (at most ${MAX_EXPOSURE_EV} EV apart)`,
           { frame: i, ev: r2(ev) },
@@ -165,7 +174,7 @@ export async function mergeBurst(frames: string[], outV: string, opts: NightOpti
       if (i === 0 && opts.referenceV) vs.push(opts.referenceV);
       else {
         const v = temp('.v');
-        await decodeToV(frames[i], v);
+        await unreadableAsValidation(frames[i], () => decodeToV(frames[i], v));
         vs.push(v);
       }
       progress(0.1 + (0.15 * (i + 1)) / frames.length);
@@ -387,14 +396,30 @@ export function coarseFactor(width: number, height: number): number {
 }
 
 async function coarseRgb(file: string, w: number, h: number): Promise<Uint8Array> {
-  const { data } = await sharp(file, { limitInputPixels: false })
-    .rotate()
-    .removeAlpha()
-    .toColourspace('srgb')
-    .resize(w, h, { fit: 'fill', kernel: 'cubic' })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return data;
+  return unreadableAsValidation(file, async () => {
+    const { data } = await sharp(file, { limitInputPixels: false })
+      .rotate()
+      .removeAlpha()
+      .toColourspace('srgb')
+      .resize(w, h, { fit: 'fill', kernel: 'cubic' })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return data;
+  });
+}
+
+/** A frame the decoder cannot read (truncated, corrupt) is bad input naming the file, not an unexpected error. */
+async function unreadableAsValidation<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof ValidationError || (e as Error)?.name === 'AbortError') throw e;
+    throw new ValidationError(
+      `cannot read burst frame ${path.basename(file)}: ${(e as Error).message ?? String(e)}`,
+      { file: path.basename(file) },
+      'burst-unreadable',
+    );
+  }
 }
 
 async function checkExifExposure(frames: string[]): Promise<void> {

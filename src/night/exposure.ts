@@ -78,3 +78,18 @@ export function exposureDifferenceEv(ref: number[], other: number[]): number {
 }
 
 export const EXPOSURE_QUANTILES = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8] as const;
+
+/**
+ * Spread (stops) of the log ratios of the brighter quantiles (from the median up: less noise than the shadows).
+ * Another exposure of the same scene scales every quantile alike (spread ≤ 0.16 EV on the synthetic bursts of
+ * test/night, 1 EV apart or not); another scene (the camera swung, everything moved) shifts them unevenly (≥ 0.3 EV).
+ */
+export function exposureRatioSpread(ref: number[], other: number[]): number {
+  const r: number[] = [];
+  for (let i = Math.floor(ref.length / 3); i < ref.length; i++)
+    if (ref[i] > 0.002 && other[i] > 0.002) r.push(Math.log2(other[i] / ref[i]));
+  return r.length < 2 ? 0 : Math.max(...r) - Math.min(...r);
+}
+
+/** Above this spread a frame's brightness difference is taken for other content, not another exposure. */
+export const CONTENT_SPREAD_EV = 0.25;

@@ -12,7 +12,7 @@ import { runCliSync } from '../helpers/daemon.js';
  */
 sharp.cache(false);
 
-describe('pinhole night on bad input', () => {
+describe('pinhole night on bad input', { timeout: 180_000 }, () => {
   const t = h.tempDir();
   const f = (name: string) => path.join(t.dir, name);
   const night = (out: string, frames: string[], extra: string[] = []) =>
@@ -30,7 +30,7 @@ describe('pinhole night on bad input', () => {
 
   beforeAll(async () => {
     scene = await s.loadScene(h.astronaut, { maxSide: 320 });
-  });
+  }, 180_000);
   afterAll(() => t.cleanup());
 
   it('frames of different sizes: refused, naming the frame and both sizes; OUT not written', async () => {
@@ -41,7 +41,7 @@ describe('pinhole night on bad input', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/frame 3 \(small\.png\) is 200x150 but the reference is \d+x\d+/);
     expect(existsSync(f('out-size.png'))).toBe(false);
-  });
+  }, 180_000);
 
   it('a frame of another exposure: refused with how many EV apart', async () => {
     const files = await burst('ev', { exposureGain: 2 });
@@ -49,7 +49,7 @@ describe('pinhole night on bad input', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/frame 2 \(ev-1\.png\) is \d\.\d\d EV brighter than the reference/);
     expect(existsSync(f('out-ev.png'))).toBe(false);
-  });
+  }, 180_000);
 
   it('everything moves: the reference frame alone, said on stderr, every other tile rejected', async () => {
     const files = await burst('moves', { everythingMoves: true, moving: false });
@@ -61,7 +61,7 @@ describe('pinhole night on bad input', () => {
     // the output is the reference frame (PNG in, PNG out: bit for bit)
     const [a, b] = await Promise.all([s.readRgb(files[0]), s.readRgb(f('out-moves.png'))]);
     expect(b.data.equals(a.data)).toBe(true);
-  });
+  }, 180_000);
 
   it('1×1 frames: merged into a 1×1 image', async () => {
     const one = [0, 1, 2].map((i) => f(`one-${i}.png`));
@@ -74,7 +74,7 @@ describe('pinhole night on bad input', () => {
     const m = await sharp(f('out-one.png')).metadata();
     expect([m.width, m.height]).toEqual([1, 1]);
     expect((JSON.parse(r.stdout) as { shifts: unknown[] }).shifts).toHaveLength(3);
-  });
+  }, 180_000);
 
   it('a truncated JPEG frame: refused naming the file, OUT not written, the frames left alone', async () => {
     const files = await burst('trunc', {});
@@ -95,7 +95,7 @@ describe('pinhole night on bad input', () => {
     expect((await fs.readFile(jpegs[1])).equals(before)).toBe(true);
     // no decoded temp files left beside OUT
     expect((await fs.readdir(t.dir)).filter((x) => x.includes('night-'))).toEqual([]);
-  });
+  }, 180_000);
 
   it('OUT that is one of the frames, or of an unknown type: refused before anything is read', async () => {
     const files = await burst('same', {}, 2);
@@ -105,5 +105,5 @@ describe('pinhole night on bad input', () => {
     const r2 = night(f('out.gif'), files);
     expect(r2.code).not.toBe(0);
     expect(r2.stderr).toMatch(/unsupported output type \.gif/);
-  });
+  }, 180_000);
 });
