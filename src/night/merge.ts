@@ -39,6 +39,7 @@ function cubicWeights(f: number, w: Float32Array): void {
   w[3] = a * t4 * t4 * t4 - 5 * a * t4 * t4 + 8 * a * t4 - 4 * a;
 }
 
+/** Scratch for fieldRow: x then y of one row of tile columns (grown for a wider grid, e.g. the next, larger burst). */
 let colCache = new Float32Array(0);
 
 /** Field value of every column of one image row: interpolation along y once per tile column, then along x. */
@@ -47,7 +48,7 @@ export function fieldRow(f: TileField, y: number, width: number, outX: Float32Ar
   const y0 = Math.min(Math.floor(gy), Math.max(0, f.rows - 2));
   const y1 = Math.min(y0 + 1, f.rows - 1);
   const fy = gy - y0;
-  if (colCache.length < f.cols) colCache = new Float32Array(2 * f.cols);
+  if (colCache.length < 2 * f.cols) colCache = new Float32Array(2 * f.cols);
   const colX = colCache.subarray(0, f.cols);
   const colY = colCache.subarray(f.cols, 2 * f.cols);
   for (let c = 0; c < f.cols; c++) {
