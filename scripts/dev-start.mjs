@@ -54,7 +54,7 @@ gpio:
     - { name: shutter, pin: 26, action: shutter, longPressAction: timer }
     - { name: mode, pin: 19, action: next-filter, longPressAction: toggle-faces }
     - { name: smile, pin: 16, action: smile-shutter, longPressAction: gesture-shutter }
-    - { name: best, pin: 13, action: best-shot }
+    - { name: best, pin: 13, action: best-shot, longPressAction: night-burst }
   leds:
     - { name: ready, pin: 21, role: ready }
     - { name: busy, pin: 20, role: capture }

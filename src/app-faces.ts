@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { decodeForAnalysis } from './analysis/analyzer.js';
 import type { AnalysisComponent } from './analysis/component.js';
 import type { App } from './app.js';
+import { nightDeps } from './app-night.js';
 import { alternateRecipe } from './capture/alternates.js';
 import type { BurstResult, FrameFindings } from './capture/best-shot.js';
 import { handRaisedOrNobody, startLivePoses } from './capture/gesture-shutter.js';
@@ -116,6 +117,7 @@ export function modesFactory(app: App, bus: EventBus): ComponentFactory {
             await gallery.writeVariant(id, name, jpeg, alternateRecipe(score));
           },
         },
+        night: nightDeps(app),
         capture: async (source, record) => {
           const r = await app.capture(source);
           await app
@@ -167,7 +169,7 @@ function modeRecord(record: ModeRecord, commandIssuedMs: number): Record<string,
 }
 
 /** N full-resolution frames from the capture service's burst (queued like a capture; the shutter goes first). */
-async function burst(app: App, req: { source: string; frames: number }): Promise<BurstResult> {
+export async function burst(app: App, req: { source: string; frames: number }): Promise<BurstResult> {
   const trigger = performance.now();
   const r = await app.camera().captures.captureBurst({ source: req.source, frames: req.frames });
   return {

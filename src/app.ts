@@ -249,6 +249,7 @@ export class App {
       smileShutter: () => this.modes().arm('smile-shutter', 'button'),
       gestureShutter: () => this.modes().arm('gesture-shutter', 'button'),
       bestShot: () => this.modes().takeBestShot('button'),
+      nightBurst: () => this.modes().takeNight('button'),
     };
   }
 

@@ -27,6 +27,11 @@ export function modesWebService(app: App, bus: EventBus, toWeb: (p: StorePhoto) 
       const r = await app.modes().takeBestShot('web');
       return toWeb(app.camera().gallery.get(r.id));
     },
+    night: async () => {
+      const r = await app.modes().takeNight('web');
+      r.done.catch(() => {}); // logged by night mode; the photo event tells the UI
+      return { jobId: r.jobId, frames: r.frames, burstMs: r.burstMs };
+    },
     promote: async (id, name) => {
       const gallery = app.camera().gallery;
       const r = await promoteAlternate(gallery, id, name);

@@ -31,6 +31,7 @@ export function toWebPhoto(p: StorePhoto, app?: App): PhotoRecord {
     lag: m.lag,
     faces: m.faces,
     ...(m.bestShot ? { bestShot: m.bestShot } : {}),
+    ...(m.night ? { night: m.night } : {}),
     variants: Object.entries(m.variants ?? {}).map(([name, v]) => ({ name, ...v })),
   };
 }

@@ -135,7 +135,15 @@ export class CameraComponent implements Component {
     const strip = (c: PinholeConfig['camera']) =>
       JSON.stringify({
         ...c,
-        capture: { ...c.capture, busyPolicy: null, queueLimit: null, smile: null, bestShot: null, gesture: null },
+        capture: {
+          ...c.capture,
+          busyPolicy: null,
+          queueLimit: null,
+          smile: null,
+          bestShot: null,
+          gesture: null,
+          night: null,
+        },
       });
     if (strip(next.camera) !== strip(prev.camera)) {
       log.info('camera settings changed, restarting the camera');

@@ -5,6 +5,7 @@ import { UnavailableError, ValidationError } from '../util/errors.js';
 import { BestShot, type BestShotDeps, type BestShotMeta } from './best-shot.js';
 import { GestureShutter, type GestureShutterDeps } from './gesture-shutter.js';
 import { ARMED_MODES, type ArmedModeName, CaptureModes, type ModeRecord, type ModeState } from './modes.js';
+import { NightShot, type NightShotDeps, type NightShotStarted } from './night-shot.js';
 import { SmileShutter, type SmileShutterDeps } from './smile-shutter.js';
 
 export interface ModesComponentDeps {
@@ -13,6 +14,7 @@ export interface ModesComponentDeps {
   smile: Omit<SmileShutterDeps, 'config'>;
   gesture: Omit<GestureShutterDeps, 'config'>;
   bestShot: Omit<BestShotDeps, 'config'>;
+  night: Omit<NightShotDeps, 'config'>;
   /** One photo through the normal capture path (look, faces, filters, People); `record` goes into its sidecar. */
   capture: (source: string, record: ModeRecord) => Promise<{ id: string }>;
   /** Why a mode cannot run now (a model missing, face detection off), checked before arming. */
@@ -29,6 +31,7 @@ export class ModesComponent implements Component {
   readonly configSections = ['camera'] as const;
   readonly modes: CaptureModes;
   readonly bestShot: BestShot;
+  readonly night: NightShot;
   private cfg: PinholeConfig;
 
   constructor(private readonly deps: ModesComponentDeps) {
@@ -42,6 +45,7 @@ export class ModesComponent implements Component {
       emit: (s) => deps.bus.emit('capture.mode', s),
     });
     this.bestShot = new BestShot({ ...deps.bestShot, config: () => this.cfg.camera.capture.bestShot });
+    this.night = new NightShot({ ...deps.night, config: () => this.cfg.camera.capture.night });
   }
 
   async start(): Promise<void> {}
@@ -74,13 +78,25 @@ export class ModesComponent implements Component {
     return this.bestShot.take(source);
   }
 
-  /** True while a mode watches or a best shot runs: background work (People) waits. */
-  get active(): boolean {
-    return this.modes.status().state !== 'idle' || this.bestShot.busy;
+  /**
+   * Night mode: takes the burst now and queues its merge as a filter job; `done` resolves with the merged photo.
+   * Refused while another night burst is being taken or too many merges wait.
+   */
+  async takeNight(source: string): Promise<NightShotStarted> {
+    return this.night.take(source);
   }
 
-  status(): ModeState & { bestShot: { busy: boolean } } {
-    return { ...this.modes.status(), bestShot: { busy: this.bestShot.busy } };
+  /** True while a mode watches, a best shot runs or a night burst is taken: background work (People) waits. */
+  get active(): boolean {
+    return this.modes.status().state !== 'idle' || this.bestShot.busy || this.night.busy;
+  }
+
+  status(): ModeState & { bestShot: { busy: boolean }; night: { busy: boolean; merging: number } } {
+    return {
+      ...this.modes.status(),
+      bestShot: { busy: this.bestShot.busy },
+      night: { busy: this.night.busy, merging: this.night.pendingMerges },
+    };
   }
 
   controlMethods(): Record<string, ControlHandler> {
@@ -89,6 +105,16 @@ export class ModesComponent implements Component {
       'smile-shutter': async (p) => this.arm('smile-shutter', src(p)),
       'gesture-shutter': async (p) => this.arm('gesture-shutter', src(p)),
       'best-shot': async (p) => this.takeBestShot(src(p)),
+      // waits for the merged photo (the CLI prints its id); `wait: false` returns once the burst is taken
+      'night-burst': async (p) => {
+        const r = await this.takeNight(src(p));
+        if (p.wait === false) {
+          r.done.catch(() => {});
+          return { jobId: r.jobId, frames: r.frames, burstMs: r.burstMs };
+        }
+        const photo = await r.done;
+        return { id: photo.id, jobId: r.jobId, night: photo.night };
+      },
       'mode.disarm': async () => this.disarm(),
       'mode.status': async () => this.status(),
     };

@@ -14,6 +14,7 @@ import { command as mode } from './commands/mode.js';
 import { command as modelsInstall } from './commands/models-install.js';
 import { command as modelsList } from './commands/models-list.js';
 import { command as modelsVerify } from './commands/models-verify.js';
+import { command as night } from './commands/night.js';
 import { command as passwd } from './commands/passwd.js';
 import {
   disableCommand as peopleDisable,
@@ -46,6 +47,7 @@ export const commands: CliCommand[] = [
   benchDetect,
   benchFaces,
   filter,
+  night,
   passwd,
   mode,
   peopleStatus,

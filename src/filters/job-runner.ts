@@ -1,8 +1,22 @@
+import { type NightResult, runNight } from '../night/night.js';
 import type { PipelineDeps } from './pipeline.js';
 import { runPipeline } from './pipeline.js';
 import type { ParamValue } from './types.js';
 
-/** One filter job as a runner sees it: a recipe (or filter) with params, from a source file to a temp JPEG. */
+/**
+ * The night merge of a burst (src/night) as a job: plain data, because it crosses into the worker process. The
+ * frames are JPEGs on the data disk; the first is the reference.
+ */
+export interface NightJobSpec {
+  frames: string[];
+  tone: boolean;
+  denoise: boolean;
+}
+
+/**
+ * One filter job as a runner sees it: a recipe (or filter) with params, from a source file to a temp JPEG; or, with
+ * `night`, the merge of a burst to that JPEG (recipe is then only the job's label).
+ */
 export interface JobSpec {
   id: string;
   recipe: string;
@@ -11,6 +25,7 @@ export interface JobSpec {
   source: string;
   /** Where the JPEG result goes (written atomically); the queue moves it into the gallery. */
   output: string;
+  night?: NightJobSpec;
 }
 
 export interface JobRunOptions {
@@ -23,6 +38,10 @@ export interface JobOutcome {
   height: number;
   /** Sum of the models' run() times (ms): the bench compares it with the job's wall time. */
   runMs: number;
+  /** The process that ran it (the worker's pid under the daemon). */
+  pid: number;
+  /** A night job's report: shifts, rejected tiles, fell back and why. */
+  night?: NightResult;
 }
 
 /**
@@ -43,6 +62,7 @@ export class InProcessRunner implements JobRunner {
   constructor(private readonly deps: PipelineDeps) {}
 
   async run(spec: JobSpec, opts: JobRunOptions): Promise<JobOutcome> {
+    if (spec.night) return this.runNight(spec, spec.night, opts);
     const steps = this.deps.registry.resolve(spec.recipe, spec.params);
     let runMs = 0;
     const size = await runPipeline(this.deps, steps, spec.source, spec.output, {
@@ -53,7 +73,28 @@ export class InProcessRunner implements JobRunner {
         runMs += ms;
       },
     });
-    return { ...size, runMs };
+    return { ...size, runMs, pid: process.pid };
+  }
+
+  private async runNight(spec: JobSpec, night: NightJobSpec, opts: JobRunOptions): Promise<JobOutcome> {
+    let runMs = 0;
+    const r = await runNight({
+      frames: night.frames,
+      out: spec.output,
+      tone: night.tone,
+      denoise: night.denoise,
+      workDir: this.deps.workDir,
+      models: this.deps.models,
+      tileSize: this.deps.limits.tileSize,
+      maxInputMegapixels: this.deps.limits.maxInputMegapixels,
+      format: 'jpeg',
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+      onRunMs: (ms) => {
+        runMs += ms;
+      },
+    });
+    return { width: r.width, height: r.height, runMs, pid: process.pid, night: r };
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@ import type { EventBus } from '../events.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { errorMessage, NotFoundError, RateLimitedError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
-import { InProcessRunner, type JobRunner } from './job-runner.js';
+import { InProcessRunner, type JobOutcome, type JobRunner, type JobSpec } from './job-runner.js';
 import type { PipelineDeps } from './pipeline.js';
 import type { ParamValue } from './types.js';
 
@@ -53,6 +53,25 @@ export interface Job {
   /** Finished jobs: wall time and the sum of the models' run() times (ms). */
   ms?: number;
   runMs?: number;
+  /** A task job (enqueueTask): its daemon-side steps; never persisted, never shown. */
+  task?: QueuedTask;
+}
+
+/**
+ * Work that is not a recipe on a stored photo but runs as a filter job, in the runner (the low-priority worker in
+ * the daemon), with the filter jobs' queue, bounds, progress and cancel: the night merge of a burst. Only
+ * `prepare` and `import` run in the daemon and must stay light; the heavy part is the runner's, described by the
+ * serialisable spec `prepare` returns (JobSpec.night), since a closure cannot cross into the worker process.
+ */
+export interface JobTask {
+  /** When the job starts: what the runner runs (it may still decide options, e.g. skip a missing model). */
+  prepare(signal: AbortSignal): Promise<Pick<JobSpec, 'source' | 'night'>>;
+  /** After the runner wrote `output` (a temp file the queue removes afterwards): stores the result. */
+  import(output: string, outcome: JobOutcome, signal: AbortSignal): Promise<void>;
+}
+
+interface QueuedTask extends JobTask {
+  settle: { ok: () => void; fail: (e: Error) => void };
 }
 
 interface JobsFile {
@@ -98,6 +117,11 @@ export class FilterJobs implements Component {
     this.runner = opts.runner ?? new InProcessRunner(opts.deps);
   }
 
+  /** The models and work folder the jobs use (a task's daemon side checks the same models the runner loads). */
+  get pipelineDeps(): PipelineDeps {
+    return this.opts.deps;
+  }
+
   async start(): Promise<void> {
     this.stopping = false;
     let saved: JobsFile | undefined;
@@ -121,6 +145,13 @@ export class FilterJobs implements Component {
     this.stopping = true;
     this.started = false;
     for (const r of this.running.values()) r.abort.abort(new Error('shutting down'));
+    // queued tasks are not resumed at the next start (their inputs are temporary): settle them so callers clean up
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const t = this.pending[i].task;
+      if (!t) continue;
+      this.pending.splice(i, 1);
+      t.settle.fail(new Error('shutting down'));
+    }
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
     await this.saveChain;
     await this.runner.close();
@@ -155,6 +186,35 @@ export class FilterJobs implements Component {
     return { ...job };
   }
 
+  /**
+   * Queues a task (see JobTask) with the same worker count, queue limit, progress events and cancel as a filter job.
+   * `label` is the job's `recipe` in status and events; `photoId` may be '' when the task makes the photo. Tasks are
+   * not written to the job file: their inputs are temporary. `done` settles with the task (rejects when it fails
+   * or is cancelled, including by shutdown).
+   */
+  enqueueTask(label: string, photoId: string, task: JobTask): { job: Job; done: Promise<void> } {
+    if (this.pending.length >= this.opts.queueLimit)
+      throw new RateLimitedError(30, `filter queue is full (${this.opts.queueLimit} jobs, filters.queueLimit)`);
+    let settle!: QueuedTask['settle'];
+    const done = new Promise<void>((ok, fail) => {
+      settle = { ok, fail };
+    });
+    const job: Job = {
+      id: randomUUID(),
+      photoId,
+      recipe: label,
+      params: {},
+      state: 'queued',
+      createdAt: new Date().toISOString(),
+      progress: 0,
+      task: { prepare: (s) => task.prepare(s), import: (o, r, s) => task.import(o, r, s), settle },
+    };
+    this.pending.push(job);
+    this.emit(job);
+    this.pump();
+    return { job: publicJob(job), done };
+  }
+
   /** For the capture pipeline: applies `filters.onCapture` to a new photo, if set. */
   async onCaptured(photoId: string): Promise<Job | undefined> {
     if (!this.opts.onCapture) return undefined;
@@ -165,6 +225,8 @@ export class FilterJobs implements Component {
     const i = this.pending.findIndex((j) => j.id === jobId);
     if (i >= 0) {
       const [job] = this.pending.splice(i, 1);
+      // a queued task's caller waits on it (and cleans up when it settles)
+      job.task?.settle.fail(new Error('cancelled'));
       this.finish(job, 'cancelled');
       void this.save();
       return;
@@ -179,9 +241,9 @@ export class FilterJobs implements Component {
       workers: this.opts.workers,
       queueLimit: this.opts.queueLimit,
       runner: this.runner.describe(),
-      running: [...this.running.values()].map((r) => ({ ...r.job })),
-      queued: this.pending.map((j) => ({ ...j })),
-      recent: this.finished.map((j) => ({ ...j })),
+      running: [...this.running.values()].map((r) => publicJob(r.job)),
+      queued: this.pending.map(publicJob),
+      recent: this.finished.map(publicJob),
     };
   }
 
@@ -233,6 +295,17 @@ export class FilterJobs implements Component {
     const tmp = path.join(dir, `.pinhole-tmp-variant-${job.id}.jpg`);
     let lastEmit = 0;
     try {
+      if (job.task) {
+        await this.runTask(job, job.task, tmp, signal, t0, (f) => {
+          job.progress = f;
+          const now = Date.now();
+          if (now - lastEmit > 250) {
+            lastEmit = now;
+            this.emit(job);
+          }
+        });
+        return;
+      }
       const source = await this.opts.target.sourcePath(job.photoId);
       const outcome = await this.runner.run(
         { id: job.id, recipe: job.recipe, params: job.params, source, output: tmp },
@@ -265,6 +338,14 @@ export class FilterJobs implements Component {
         modelRunMs: job.runMs,
       });
     } catch (e) {
+      if (job.task) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        job.task.settle.fail(signal.aborted && signal.reason instanceof Error ? signal.reason : err);
+        // a task is not resumed: its inputs are temporary and its caller cleans them up now
+        this.finish(job, signal.aborted ? 'cancelled' : 'failed', signal.aborted ? undefined : errorMessage(e));
+        if (!signal.aborted) log.warn('job failed', { job: job.id, task: job.recipe, error: e });
+        return;
+      }
       if (signal.aborted && this.stopping) {
         // Left in the job file: it runs again at the next start.
         job.state = 'queued';
@@ -281,10 +362,35 @@ export class FilterJobs implements Component {
     }
   }
 
+  /** A task's turn: prepare (daemon), the runner's heavy part (worker), import (daemon). */
+  private async runTask(
+    job: Job,
+    task: QueuedTask,
+    tmp: string,
+    signal: AbortSignal,
+    t0: number,
+    onProgress: (f: number) => void,
+  ): Promise<void> {
+    const part = await task.prepare(signal);
+    signal.throwIfAborted();
+    const outcome = await this.runner.run(
+      { id: job.id, recipe: job.recipe, params: job.params, ...part, output: tmp },
+      { signal, onProgress },
+    );
+    signal.throwIfAborted();
+    await task.import(tmp, outcome, signal);
+    job.progress = 1;
+    job.ms = Date.now() - t0;
+    job.runMs = Math.round(outcome.runMs);
+    this.finish(job, 'done');
+    task.settle.ok();
+    log.info('job done', { job: job.id, task: job.recipe, ms: job.ms, pid: outcome.pid });
+  }
+
   private finish(job: Job, state: JobState, error?: string): void {
     job.state = state;
     if (error) job.error = error;
-    this.finished.unshift({ ...job });
+    this.finished.unshift(publicJob(job));
     this.finished.length = Math.min(this.finished.length, HISTORY);
     this.emit(job);
   }
@@ -304,9 +410,9 @@ export class FilterJobs implements Component {
   private save(): Promise<void> {
     const snapshot: JobsFile = {
       version: 1,
-      jobs: [...[...this.running.values()].map((r) => r.job), ...this.pending].map(
-        ({ id, photoId, recipe, params, createdAt }) => ({ id, photoId, recipe, params, createdAt }),
-      ),
+      jobs: [...[...this.running.values()].map((r) => r.job), ...this.pending]
+        .filter((j) => !j.task)
+        .map(({ id, photoId, recipe, params, createdAt }) => ({ id, photoId, recipe, params, createdAt })),
     };
     this.saveChain = this.saveChain
       .then(async () => {
@@ -320,4 +426,9 @@ export class FilterJobs implements Component {
 
 function sortObj(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** A job as status and callers see it (without its task's functions). */
+function publicJob({ task: _task, ...j }: Job): Job {
+  return j;
 }

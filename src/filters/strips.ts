@@ -7,12 +7,13 @@ const STRIP_ROWS = 64;
 
 /**
  * Per-pixel work sharp has no operation for (tone curves, seeded grain, radial falloff), done strip by strip so
- * memory stays at one 64-row strip whatever the photo size. `fn` edits the packed RGB rows in place.
+ * memory stays at one 64-row strip whatever the photo size. `fn` edits the packed RGB rows in place (it may be
+ * async, to read the same rows of another file).
  */
 export async function mapRows(
   input: string,
   output: string,
-  fn: (rows: Buffer, y0: number, n: number, width: number, height: number) => void,
+  fn: (rows: Buffer, y0: number, n: number, width: number, height: number) => void | Promise<void>,
   opts: { signal?: AbortSignal; onProgress?: (f: number) => void } = {},
 ): Promise<void> {
   const reader = await RowReader.open(input);
@@ -24,7 +25,7 @@ export async function mapRows(
       if (opts.signal?.aborted) throw abortError(opts.signal);
       const n = Math.min(STRIP_ROWS, reader.height - y);
       const rows = await reader.read(y, n, buf);
-      fn(rows, y, n, reader.width, reader.height);
+      await fn(rows, y, n, reader.width, reader.height);
       await writer.write(rows, n);
       opts.onProgress?.((y + n) / reader.height);
     }

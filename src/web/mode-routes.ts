@@ -14,6 +14,8 @@ export interface WebModes {
   arm(mode: 'smile-shutter' | 'gesture-shutter'): Promise<Record<string, unknown>>;
   disarm(): Promise<Record<string, unknown>>;
   bestShot(): Promise<PhotoRecord>;
+  /** Takes a night burst and queues its merge; resolves once the burst is taken (the photo comes later). */
+  night(): Promise<{ jobId: string; frames: number; burstMs: number }>;
   /** Alternate `name` becomes the photo; the old photo an alternate. Throws NotFoundError. */
   promote(photoId: string, name: string): Promise<{ photo: PhotoRecord; removedVariants: string[] }>;
 }
@@ -28,7 +30,8 @@ export interface RouteKit {
 
 /**
  * `GET /api/modes`, `POST /api/modes/smile-shutter|gesture-shutter` (202: armed), `POST /api/modes/disarm`,
- * `POST /api/modes/best-shot` (201: the photo), `POST /api/photos/:id/alternates/:name/promote`.
+ * `POST /api/modes/best-shot` (201: the photo), `POST /api/modes/night-burst` (202: `{ night: { jobId, frames,
+ * burstMs } }`, the merged photo arrives as a new photo when the job is done), `POST /api/photos/:id/alternates/:name/promote`.
  */
 export function mountModeRoutes(api: Router, modes: WebModes | undefined, { authed, json, h }: RouteKit): void {
   const need = (): WebModes => {
@@ -67,6 +70,14 @@ export function mountModeRoutes(api: Router, modes: WebModes | undefined, { auth
     json,
     h(async (_req, res) => {
       res.status(201).json({ photo: await need().bestShot() });
+    }),
+  );
+  api.post(
+    '/modes/night-burst',
+    authed,
+    json,
+    h(async (_req, res) => {
+      res.status(202).json({ night: await need().night() });
     }),
   );
   api.post(

@@ -95,6 +95,10 @@ export class FakeModes implements WebModes {
     this.set({ mode: this.state.mode, state: 'idle', message: 'Smile shutter disarmed' });
     return this.state;
   }
+  async night() {
+    this.calls.push('night-burst');
+    return { jobId: 'night-job', frames: 6, burstMs: 10 };
+  }
   async bestShot() {
     this.calls.push('best-shot');
     const p = await this.gallery.add(await makeJpeg(64, 48, 3, 'best'));

@@ -22,6 +22,8 @@ export interface Photo {
   bestShot?: import('./views/alternates').BestShotInfo;
   /** Upload state over every sync target; null when no target is configured. */
   sync?: { state: 'synced' | 'queued' | 'uploading' | 'failed'; targets: Record<string, string> } | null;
+  /** Night mode's record (src/capture/night-shot.ts NightMeta). */
+  night?: { frames: number; merged: number; rejectedTiles: number; fellBack: boolean; reason?: string };
 }
 
 export interface Job {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -7,6 +6,7 @@ import { runPipeline } from '../../filters/pipeline.js';
 import { filterDepsFromConfig } from '../../filters/setup.js';
 import { ValidationError } from '../../util/errors.js';
 import { resolveCliConfig } from '../config.js';
+import { needsSmallHeap, reexecWithSmallHeap } from '../small-heap.js';
 import type { CliCommand } from '../types.js';
 
 export const command: CliCommand = {
@@ -26,8 +26,7 @@ export const command: CliCommand = {
   },
   allowPositionals: true,
   async run({ values, positionals }, ctx) {
-    if (!values.list && process.env.PINHOLE_FILTER_CHILD !== '1' && process.env.MALLOC_ARENA_MAX === undefined)
-      return reexecWithSmallHeap();
+    if (!values.list && needsSmallHeap()) return reexecWithSmallHeap();
     // A small libvips cache: the CLI must fit in a Pi Zero 2 W next to the daemon.
     sharp.cache(false);
     const { config } = await resolveCliConfig(ctx);
@@ -79,27 +78,3 @@ export const command: CliCommand = {
     return 0;
   },
 };
-
-/**
- * glibc keeps freed multi-MB tensor buffers in per-thread arenas and grows its mmap threshold, so a model filter's
- * RSS creeps to ~2× its working set (measured 312 MB vs 186 MB on a 1 MP denoise). The variables are read only at
- * process start, hence one re-exec with them set (the systemd unit sets them for the daemon).
- */
-function reexecWithSmallHeap(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-      stdio: 'inherit',
-      env: {
-        ...process.env,
-        PINHOLE_FILTER_CHILD: '1',
-        MALLOC_ARENA_MAX: '2',
-        MALLOC_MMAP_THRESHOLD_: '65536',
-        VIPS_CONCURRENCY: process.env.VIPS_CONCURRENCY ?? '1',
-      },
-    });
-    const forward = (sig: NodeJS.Signals) => child.kill(sig);
-    process.once('SIGINT', forward).once('SIGTERM', forward);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-  });
-}

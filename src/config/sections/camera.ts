@@ -1,6 +1,7 @@
 import { type Static, Type as T } from '@sinclair/typebox';
 import { BestShotSchema, GestureSchema, SmileSchema } from './capture-modes.js';
 import { meta } from './core.js';
+import { NightSchema } from './night.js';
 
 const lit = <V extends string>(...values: V[]) => values.map((v) => T.Literal(v));
 
@@ -131,6 +132,7 @@ export const CameraSchema = T.Object(
         smile: SmileSchema,
         bestShot: BestShotSchema,
         gesture: GestureSchema,
+        night: NightSchema,
       },
       { additionalProperties: false, default: {}, ...meta({ title: 'Capture', description: 'How photos are taken.' }) },
     ),

@@ -12,6 +12,7 @@ export const ButtonActions = [
   'smile-shutter',
   'gesture-shutter',
   'best-shot',
+  'night-burst',
   'shutdown',
   'none',
 ] as const;

@@ -17,6 +17,7 @@ export interface ButtonActionHandlers {
   smileShutter?(): Promise<unknown>;
   gestureShutter?(): Promise<unknown>;
   bestShot?(): Promise<unknown>;
+  nightBurst?(): Promise<unknown>;
 }
 
 const missing = (action: string) => () => Promise.reject(new Error(`the ${action} action is not available here`));
@@ -99,6 +100,9 @@ export function dispatchAction(action: ButtonAction, ctx: ActionContext, source:
       break;
     case 'best-shot':
       run = ctx.handlers.bestShot?.bind(ctx.handlers) ?? missing(action);
+      break;
+    case 'night-burst':
+      run = ctx.handlers.nightBurst?.bind(ctx.handlers) ?? missing(action);
       break;
     case 'shutdown':
       if (!ctx.allowPoweroff) {

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, errorText, type Photo } from '../api';
 import { onWs } from '../ws';
 
@@ -78,6 +78,7 @@ export function ModeBar({ mode, onPhoto }: { mode: ModeState; onPhoto: (p: Photo
       const r = await api<{ photo: Photo }>('POST', '/api/modes/best-shot', {});
       onPhoto(r.photo);
     });
+  const night = useNightShot(onPhoto, setError);
   const armed = mode.state === 'armed' || mode.state === 'countdown';
   return (
     <div class="modes">
@@ -97,12 +98,20 @@ export function ModeBar({ mode, onPhoto }: { mode: ModeState; onPhoto: (p: Photo
             <button type="button" disabled={busy} onClick={bestShot} data-testid="best-shot">
               {busy ? 'Best shot…' : 'Best shot'}
             </button>
+            <button type="button" disabled={busy || night.taking} onClick={() => run(night.take)} data-testid="night">
+              {night.taking ? 'Night…' : 'Night'}
+            </button>
           </>
         )}
       </div>
       {mode.state === 'idle' && mode.message && (
         <p class="muted mode-message" data-testid="mode-message">
           {mode.message}
+        </p>
+      )}
+      {night.status && (
+        <p class="muted mode-message" data-testid="night-status">
+          {night.status}
         </p>
       )}
       {error && (
@@ -112,4 +121,75 @@ export function ModeBar({ mode, onPhoto }: { mode: ModeState; onPhoto: (p: Photo
       )}
     </div>
   );
+}
+
+interface JobEvent {
+  id: string;
+  progress: number;
+  state: string;
+  error?: string;
+}
+
+/**
+ * Night mode from the phone: POST /api/modes/night-burst takes the burst (hold still) and queues the merge; the
+ * merge's job events show its progress, and the merged photo arrives as a new capture with `night` in it.
+ */
+function useNightShot(onPhoto: (p: Photo) => void, onError: (e: string) => void) {
+  const [taking, setTaking] = useState(false);
+  const [status, setStatus] = useState<string | null>(null);
+  const job = useRef<string | null>(null);
+  useEffect(() => {
+    const offJob = onWs('job', (d) => {
+      const j = d as JobEvent;
+      if (j.id !== job.current) return;
+      if (j.state === 'running' || j.state === 'queued')
+        setStatus(`Night shot: merging… ${Math.round(j.progress * 100)} %`);
+      else if (j.state !== 'done') {
+        job.current = null;
+        setStatus(null);
+        onError(`Night shot ${j.state}${j.error ? `: ${j.error}` : ''}`);
+      }
+    });
+    const offCapture = onWs('capture', (d) => {
+      const e = d as { phase?: string; photoId?: string };
+      if (e.phase !== 'done' || !e.photoId || !job.current) return;
+      api<{ photo: Photo }>('GET', `/api/photos/${e.photoId}`)
+        .then((r) => {
+          if (!r.photo.night) return;
+          job.current = null;
+          const n = r.photo.night;
+          setStatus(
+            n.fellBack
+              ? `Night shot: nothing lined up, kept the first frame (${n.reason ?? ''})`
+              : `Night shot: ${n.merged} of ${n.frames} frames merged`,
+          );
+          onPhoto(r.photo);
+        })
+        .catch(() => {});
+    });
+    return () => {
+      offJob();
+      offCapture();
+    };
+  }, [onPhoto, onError]);
+  const take = async () => {
+    setTaking(true);
+    setStatus('Night shot: hold still…');
+    // a small burst may be merged before this response arrives: its photo is taken from then on
+    job.current = 'pending';
+    try {
+      const r = await api<{ night: { jobId: string; frames: number } }>('POST', '/api/modes/night-burst', {});
+      if (job.current === 'pending') {
+        job.current = r.night.jobId;
+        setStatus(`Night shot: ${r.night.frames} frames taken, merging…`);
+      }
+    } catch (e) {
+      job.current = null;
+      setStatus(null);
+      throw e;
+    } finally {
+      setTaking(false);
+    }
+  };
+  return { taking, status, take };
 }
