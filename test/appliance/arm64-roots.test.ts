@@ -234,7 +234,7 @@ describe
         });
         const inst = sim.split('\n').filter((l) => l.startsWith('Inst '));
         expect(inst.length).toBeGreaterThan(20);
-        for (const l of inst) expect(l).toMatch(/\[(arm64|all)\]\)?$/);
+        for (const l of inst) expect(l).toMatch(/\[(arm64|all)\]\)?( \[[^\]]*\])?$/);
         expect(sim).toMatch(/^Inst rpicam-apps-lite \(1\.9\.1-1 .*\[arm64\]\)$/m);
         expect(sim).toMatch(/^Inst polkitd /m);
         expect(sim).toMatch(/^Inst gpiod /m);
