@@ -16,6 +16,19 @@ import { sharedDir, waitUntil } from '../helpers/tmp.js';
  */
 const PHOTOS = 4;
 
+/**
+ * RSS once it has settled: the lowest of samples over 5 s. A single reading catches the allocator between returning
+ * pages and reusing them (a few MB either way); idle and after are read the same way.
+ */
+async function settledRss(pid: number): Promise<number> {
+  let low = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 10; i++) {
+    low = Math.min(low, mem(pid).rss);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return low;
+}
+
 function mem(pid: number): { rss: number; hwm: number } {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s)?.[1]) / 1024;
@@ -92,7 +105,7 @@ describe('memory with smile shutter and People on (Zero 2 W profile)', () => {
     await unloaded('idle');
     await new Promise((r) => setTimeout(r, 3000));
     const pid = d.proc?.pid as number;
-    const idle = mem(pid).rss;
+    const idle = await settledRss(pid);
 
     const samples: number[] = [];
     const sampler = setInterval(() => samples.push(mem(pid).rss), 100);
@@ -117,7 +130,7 @@ describe('memory with smile shutter and People on (Zero 2 W profile)', () => {
     // sessions unload after idleReleaseSeconds; the preview stopped 3 s after the mode stopped watching
     await unloaded('after');
     await new Promise((r) => setTimeout(r, 3000));
-    const after = mem(pid).rss;
+    const after = await settledRss(pid);
     const busy = Math.max(...samples);
     const figures = `idle ${idle.toFixed(1)} MB, busy max ${busy.toFixed(1)} MB, peak (VmHWM) ${peak.toFixed(1)} MB, after ${after.toFixed(1)} MB`;
     console.log(`faces memory: ${figures}`);

@@ -86,7 +86,11 @@ describe('daemon with the simulated camera and buttons', () => {
     const long = d.cli(['sim', 'press', 'shutter', '--hold', '1500']);
     expect(long.code, long.stderr).toBe(0);
     expect(long.stdout).toMatch(/long/);
-    await waitUntil(async () => (await count()) === before + 3, 40_000);
+    await waitUntil(async () => (await count()) === before + 3, 40_000).catch((e: Error) => {
+      throw new Error(
+        `${e.message}; daemon exit ${d.proc?.exitCode} ${d.proc?.signalCode}; output:\n${d.output.slice(-4000)}`,
+      );
+    });
   }, 90_000);
 
   it('a web capture with exposure compensation keeps the dial in the config and shoots with it', async () => {

@@ -92,8 +92,6 @@ export class RpicamCamera implements CameraDriver {
   private running = false;
   private restartTimer?: NodeJS.Timeout;
   private watchdog?: NodeJS.Timeout;
-  /** Whom the watchdog guards and with which timeout: a frame for the same owner only restarts the same timer. */
-  private watchdogKey?: { o: Owner; ms: number };
   private idleTimer?: NodeJS.Timeout;
   private placeholderTimer?: NodeJS.Timeout;
   private placeholderCache = new Map<string, Buffer>();
@@ -388,15 +386,9 @@ export class RpicamCamera implements CameraDriver {
   }
 
   private armWatchdog(o: Owner): void {
+    this.clearWatchdog();
     // Opening a camera can take seconds (slow sensors, AE settling); a stall once streaming is caught sooner.
     const ms = o.ready ? this.cfg.frameTimeoutMs : Math.max(this.cfg.frameTimeoutMs, this.cfg.startTimeoutMs);
-    // Called for every frame: restart the running timer instead of allocating a new one.
-    if (this.watchdog && this.watchdogKey?.o === o && this.watchdogKey.ms === ms) {
-      this.watchdog.refresh();
-      return;
-    }
-    this.clearWatchdog();
-    this.watchdogKey = { o, ms };
     this.watchdog = setTimeout(() => {
       if (this.owner !== o || o.intended) return;
       o.killedFor = `no frame from the camera for ${ms} ms (${o.mode}${o.ready ? '' : ', starting'}); last output: ${o.proc.stderrTail().slice(-3).join(' | ') || 'none'}`;
@@ -408,7 +400,6 @@ export class RpicamCamera implements CameraDriver {
   private clearWatchdog(): void {
     if (this.watchdog) clearTimeout(this.watchdog);
     this.watchdog = undefined;
-    this.watchdogKey = undefined;
   }
 
   private clearTimers(): void {
