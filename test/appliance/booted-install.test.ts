@@ -474,6 +474,15 @@ describe.skipIf(skip).concurrent('install.sh in booted Debian roots (PINHOLE_ROO
         { mode: 0o755 },
       );
       await fs.copyFile(path.join(earlier, 'pinhole.service'), root.at(`${clone}/systemd/pinhole.service`));
+      // The earlier code's manifest had no bundled models (the earlier installer copies manifest.json alone, not
+      // models/seed): the clone as it was then lists only the downloadable ones; `git pull` below brings today's.
+      const manifest = JSON.parse(await fs.readFile(path.join(repoRoot, 'models/manifest.json'), 'utf8')) as {
+        models: { bundled?: string }[];
+      };
+      await fs.writeFile(
+        root.at(`${clone}/models/manifest.json`),
+        `${JSON.stringify({ ...manifest, models: manifest.models.filter((m) => !m.bundled) }, null, 2)}\n`,
+      );
       await root.must(['chown', '-R', 'pi:pi', clone]);
       for (const f of ['dist/src', 'dist/web-ui'])
         await fs.cp(path.join(repoRoot, f), root.at(`${clone}/${f}`), { recursive: true, preserveTimestamps: true });
@@ -505,9 +514,9 @@ describe.skipIf(skip).concurrent('install.sh in booted Debian roots (PINHOLE_ROO
       const auth = await fs.readFile(root.at('var/lib/pinhole/state/auth.json'));
 
       // `git pull`: today's installer, unit and release script in the clone, as pi's files; then the upgrade.
-      for (const f of ['scripts/install.sh', 'scripts/release.mjs', 'systemd'])
+      for (const f of ['scripts/install.sh', 'scripts/release.mjs', 'systemd', 'models'])
         await fs.cp(path.join(repoRoot, f), root.at(`${clone}/${f}`), { recursive: true });
-      await root.must(['chown', '-R', 'pi:pi', `${clone}/scripts`, `${clone}/systemd`]);
+      await root.must(['chown', '-R', 'pi:pi', `${clone}/scripts`, `${clone}/systemd`, `${clone}/models`]);
       const t1 = Date.now();
       const up = await root.exec([`${clone}/scripts/install.sh`, '--models-from', `${STAGE}/models`], {
         hostNetwork: true,
