@@ -9,6 +9,7 @@ import { InProcessRunner, type JobOutcome, type JobSpec } from '../../src/filter
 import { FilterJobs, type JobProgress } from '../../src/filters/jobs.js';
 import { ChildJobRunner } from '../../src/filters/worker/child-runner.js';
 import * as s from '../fixtures/night/synth.js';
+import { maxLoopLag } from '../helpers/loop-lag.js';
 import * as h from './helpers.js';
 
 /**
@@ -25,23 +26,6 @@ function config(): PinholeConfig {
 }
 
 /** The longest the event loop was kept from running a 10 ms interval while `work` ran. */
-async function maxLoopLag(work: () => Promise<unknown>): Promise<number> {
-  let last = performance.now();
-  let worst = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    worst = Math.max(worst, now - last - 10);
-    last = now;
-  }, 10);
-  try {
-    await work();
-    await new Promise((r) => setTimeout(r, 30));
-  } finally {
-    clearInterval(timer);
-  }
-  return worst;
-}
-
 describe('night merge jobs in the filter worker process', () => {
   const t = h.tempDir();
   const f = (name: string) => path.join(t.dir, name);

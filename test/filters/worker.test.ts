@@ -7,6 +7,7 @@ import type { PinholeConfig } from '../../src/config/schema.js';
 import { InProcessRunner, type JobRunner, type JobSpec } from '../../src/filters/job-runner.js';
 import { ChildJobRunner } from '../../src/filters/worker/child-runner.js';
 import { schedOf } from '../../src/util/low-priority.js';
+import { maxLoopLag } from '../helpers/loop-lag.js';
 import * as h from './helpers.js';
 
 function config(): PinholeConfig {
@@ -27,24 +28,6 @@ const environ = (pid: number) =>
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The longest the event loop was kept from running a 10 ms interval while `work` ran. */
-async function maxLoopLag(work: () => Promise<unknown>): Promise<number> {
-  let last = performance.now();
-  let worst = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    worst = Math.max(worst, now - last - 10);
-    last = now;
-  }, 10);
-  try {
-    await work();
-    // let a timer the work held up fire: a stall right at the end would otherwise go unseen
-    await new Promise((r) => setTimeout(r, 30));
-  } finally {
-    clearInterval(timer);
-  }
-  return worst;
-}
-
 describe('filter jobs in the low-priority worker process', () => {
   let t: ReturnType<typeof h.tempDir>;
   let photo: string;
