@@ -84,7 +84,7 @@ export class MjpegHub {
     if (!this.unsubscribe) this.unsubscribe = this.camera.subscribe((jpeg) => this.onFrame(jpeg));
     // The last frame at once, so the preview appears without waiting for the next one.
     const latest = this.camera.latestFrame();
-    if (latest) this.write(viewer, partHead(latest.length, -1), latest, -1, process.hrtime.bigint());
+    if (latest) this.write(viewer, partHead(latest.length, -1), latest, -1, this.probe ? process.hrtime.bigint() : 0n);
   }
 
   private detach(viewer: Viewer): void {
@@ -97,7 +97,7 @@ export class MjpegHub {
   }
 
   private onFrame(jpeg: Buffer): void {
-    const handedAt = process.hrtime.bigint();
+    const handedAt = this.probe ? process.hrtime.bigint() : 0n;
     const seq = this.seq++;
     const head = partHead(jpeg.length, seq);
     for (const v of this.viewers) this.write(v, head, jpeg, seq, handedAt);

@@ -62,6 +62,8 @@ interface Owner {
   armed?: { pattern: string; captures: number; metadata?: string };
   /** A capture is in flight: its frame lines do not feed the watchdog (the capture timeout guards it). */
   shooting?: boolean;
+  /** When the last frame (or viewfinder line) arrived: the watchdog compares against it when its timer fires. */
+  liveAt: number;
 }
 
 /** The frame interval the preview runs at, and how long rpicam apps need to notice a signal (once per frame). */
@@ -237,7 +239,16 @@ export class RpicamCamera implements CameraDriver {
   }
 
   private register(proc: ManagedProcess, mode: Owner['mode'], extra: Partial<Owner> = {}): Owner {
-    const o: Owner = { proc, mode, intended: false, ready: false, frames: 0, lineWaiters: new Set(), ...extra };
+    const o: Owner = {
+      proc,
+      mode,
+      intended: false,
+      ready: false,
+      frames: 0,
+      lineWaiters: new Set(),
+      liveAt: performance.now(),
+      ...extra,
+    };
     this.owner = o;
     if (proc.pid)
       void this.pidFile
@@ -308,8 +319,13 @@ export class RpicamCamera implements CameraDriver {
       this.stopPlaceholder();
       log.info('camera streaming', { mode: o.mode, pid: o.proc.pid, zsl: o.mode === 'armed' ? this.level : undefined });
       if (this.capturing === 0) this.setState('streaming', o.mode, undefined);
+      // From now on the shorter streaming limit applies.
+      if (!o.shooting) this.armWatchdog(o);
+      return;
     }
-    if (!o.shooting) this.armWatchdog(o);
+    // A frame only moves the time the watchdog compares against: no timer work per frame (15–30 a second).
+    if (!o.shooting && this.watchdog) o.liveAt = performance.now();
+    else if (!o.shooting) this.armWatchdog(o);
   }
 
   /**
@@ -385,16 +401,28 @@ export class RpicamCamera implements CameraDriver {
     }, delayMs);
   }
 
+  /**
+   * Kills a camera that sent no frame for the frame timeout. One timer per timeout period, not one per frame: when it
+   * fires early (frames kept coming), it sleeps again until the last frame's deadline.
+   */
   private armWatchdog(o: Owner): void {
     this.clearWatchdog();
+    o.liveAt = performance.now();
     // Opening a camera can take seconds (slow sensors, AE settling); a stall once streaming is caught sooner.
     const ms = o.ready ? this.cfg.frameTimeoutMs : Math.max(this.cfg.frameTimeoutMs, this.cfg.startTimeoutMs);
-    this.watchdog = setTimeout(() => {
-      if (this.owner !== o || o.intended) return;
+    const check = (): void => {
+      this.watchdog = undefined;
+      if (this.owner !== o || o.intended || o.shooting) return;
+      const quietMs = performance.now() - o.liveAt;
+      if (quietMs < ms) {
+        this.watchdog = setTimeout(check, ms - quietMs);
+        return;
+      }
       o.killedFor = `no frame from the camera for ${ms} ms (${o.mode}${o.ready ? '' : ', starting'}); last output: ${o.proc.stderrTail().slice(-3).join(' | ') || 'none'}`;
       log.warn('camera stalled, killing it', { pid: o.proc.pid, mode: o.mode });
       void o.proc.stop({ graceMs: 1000 });
-    }, ms);
+    };
+    this.watchdog = setTimeout(check, ms);
   }
 
   private clearWatchdog(): void {
