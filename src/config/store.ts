@@ -1,4 +1,4 @@
-import { type FSWatcher, watch } from 'node:fs';
+import { type FSWatcher, promises as fs, watch } from 'node:fs';
 import path from 'node:path';
 import type { EventBus } from '../events.js';
 import { ConfigError, errorMessage } from '../util/errors.js';
@@ -16,6 +16,8 @@ declare module '../events.js' {
 }
 
 const log = createLogger('config');
+/** Quiet periods a watcher reload waits at most for a file that keeps changing. */
+const MAX_POSTPONED = 20;
 
 export interface ConfigStoreStatus {
   file: string;
@@ -38,7 +40,10 @@ export class ConfigStore {
   private watcher?: FSWatcher;
   private debounce?: NodeJS.Timeout;
   private reloading?: Promise<void>;
-  private again = false;
+  /** The reload queued behind a running one (which may have read an older version of the file). */
+  private next?: Promise<void>;
+  /** Watcher reloads postponed in a row because the file was still being written. */
+  private postponed = 0;
   private readonly onHup = () => {
     log.info('SIGHUP: reloading');
     this.scheduleReload(0);
@@ -73,7 +78,7 @@ export class ConfigStore {
     const base = path.basename(this.file);
     try {
       this.watcher = watch(dir, { persistent: false }, (_type, name) => {
-        if (name === null || name === base) this.scheduleReload(this.debounceMs);
+        if (name === null || name === base) this.scheduleReload(this.debounceMs, true);
       });
       this.watcher.on('error', (e) =>
         log.warn('watching the config folder failed; SIGHUP still reloads', { error: errorMessage(e) }),
@@ -90,32 +95,59 @@ export class ConfigStore {
     process.off('SIGHUP', this.onHup);
   }
 
-  /** Coalesces bursts (an editor saving 20 times a second) into one reload after a quiet period. */
-  scheduleReload(delayMs = this.debounceMs): void {
+  /**
+   * Coalesces bursts (an editor saving 20 times a second) into one reload after a quiet period. `fromWatcher`: an
+   * editor that writes in place (truncate, then write) may still be writing; the file is read once it has not
+   * changed for the quiet period (at most MAX_POSTPONED periods in a row).
+   */
+  scheduleReload(delayMs = this.debounceMs, fromWatcher = false): void {
     clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => void this.reload(), delayMs);
+    this.debounce = setTimeout(() => void (fromWatcher ? this.reloadWhenQuiet() : this.reload()), delayMs);
   }
 
-  /** Re-reads the file now. Never throws; never runs two reloads at once. */
-  async reload(): Promise<void> {
-    if (this.reloading) {
-      this.again = true;
+  private async reloadWhenQuiet(): Promise<void> {
+    const changedAgo = await fs.stat(this.file).then(
+      (st) => Date.now() - st.mtimeMs,
+      () => Number.POSITIVE_INFINITY,
+    );
+    if (changedAgo < this.debounceMs && this.postponed < MAX_POSTPONED) {
+      this.postponed++;
+      this.scheduleReload(this.debounceMs - changedAgo, true);
+      return;
+    }
+    this.postponed = 0;
+    await this.reload();
+  }
+
+  /**
+   * Re-reads the file; resolves once what is on disk now has been applied (or found invalid). Never throws; never
+   * runs two reloads at once: a call while one runs queues one more, shared by every caller meanwhile.
+   */
+  reload(): Promise<void> {
+    if (!this.reloading) {
+      this.reloading = this.doReload().finally(() => {
+        this.reloading = undefined;
+      });
       return this.reloading;
     }
-    this.reloading = this.doReload().finally(() => {
-      this.reloading = undefined;
-      if (this.again) {
-        this.again = false;
-        void this.reload();
-      }
+    this.next ??= this.reloading.then(() => {
+      this.next = undefined;
+      return this.reload();
     });
-    return this.reloading;
+    return this.next;
   }
 
   private async doReload(): Promise<void> {
     let next: PinholeConfig;
     try {
       const loaded = await loadConfigFile(this.file);
+      // An empty file is all defaults at first start; here it is far more likely an editor caught between truncating
+      // and writing, and applying defaults would drop every setting (web auth included) until the next save.
+      if (loaded.text.trim() === '')
+        throw new ConfigError(
+          ['(file): the file is empty; keeping the running config (write `{}` to run on all defaults)'],
+          this.file,
+        );
       next = this.adjust(loaded.config, loaded.text);
     } catch (e) {
       const errors = e instanceof ConfigError ? e.errors : [`(file): ${errorMessage(e)}`];

@@ -47,6 +47,9 @@ export function defaultStaticDir(): string {
   return path.resolve('dist', 'web-ui');
 }
 
+/** How long an idle keep-alive connection is kept (see start()). */
+const KEEP_ALIVE_MS = 65_000;
+
 export function createWebServer(config: PinholeConfig, services: WebServices, opts: WebServerOptions = {}): WebServer {
   let cfg = config;
   const secure = cfg.web.tls.enabled;
@@ -83,9 +86,12 @@ export function createWebServer(config: PinholeConfig, services: WebServices, op
     }
     const srv = server;
     // Slowloris guard, and a bound on idle keep-alive sockets; /stream.mjpg responses are long-lived by design.
+    // Idle connections are kept for a minute, not Node's 5 s: a client that was busy (a phone's tab in the
+    // background, a script) sends its next request on the connection it kept before it can see a close, and a
+    // POST sent into a just-closed socket fails (ECONNRESET) without a retry. A minute of a few idle sockets is cheap.
     srv.headersTimeout = 15_000;
     srv.requestTimeout = 0;
-    srv.keepAliveTimeout = 5_000;
+    srv.keepAliveTimeout = KEEP_ALIVE_MS;
     srv.maxHeadersCount = 64;
     srv.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== '/ws') {

@@ -49,6 +49,36 @@ describe('ConfigStore hot reload', () => {
     expect(store.status().errors).toEqual([]);
   });
 
+  it('an empty file (an editor between truncating and writing) keeps the running config; `{}` means defaults', async () => {
+    // Under load the torture fuzzer's in-place write was read truncated: the daemon ran on all defaults (web auth
+    // included) until the next save.
+    writeFileSync(file, 'web:\n  port: 9000\n');
+    await store.reload();
+    writeFileSync(file, '');
+    await store.reload();
+    expect(store.config.web.port).toBe(9000);
+    expect(changes).toHaveLength(1);
+    expect(store.status().errors).toEqual([expect.stringMatching(/the file is empty; keeping the running config/)]);
+    writeFileSync(file, '{}\n');
+    await store.reload();
+    expect(store.config.web.port).toBe(8080); // the default
+    expect(store.status().errors).toEqual([]);
+  });
+
+  it('reload() resolves once what is on disk now is applied, even while an older read is being applied', async () => {
+    let queued: Promise<void> | undefined;
+    bus.on('config.changed', () => {
+      // the first reload is applying 8081 when the file changes again and someone asks for a reload
+      if (queued) return;
+      writeFileSync(file, 'web:\n  port: 8082\n');
+      queued = store.reload();
+    });
+    writeFileSync(file, 'web:\n  port: 8081\n');
+    await store.reload();
+    await queued;
+    expect(store.config.web.port).toBe(8082);
+  });
+
   it("follows an editor's write-and-rename", async () => {
     const tmp = path.join(t.dir, '.config.yaml.swp');
     writeFileSync(tmp, 'web:\n  port: 7070\n');

@@ -8,6 +8,7 @@ import { InProcessRunner, type JobRunner, type JobSpec } from '../../src/filters
 import { ChildJobRunner } from '../../src/filters/worker/child-runner.js';
 import { schedOf } from '../../src/util/low-priority.js';
 import { maxLoopLag } from '../helpers/loop-lag.js';
+import { waitUntil } from '../helpers/tmp.js';
 import * as h from './helpers.js';
 
 function config(): PinholeConfig {
@@ -63,12 +64,22 @@ describe('filter jobs in the low-priority worker process', () => {
       idleExitMs: 0,
       env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', NOTIFY_SOCKET: '/run/x', WATCHDOG_USEC: '1' },
     });
-    const out = await runner.run(job('a', 'denoise'), progress);
-    expect(out).toMatchObject({ width: 512, height: 512 });
-    expect(out.runMs).toBeGreaterThan(0);
+    // Judged while the job runs: at nice 19 beside a machine's worth of busy nice-0 processes (stress-ng) the worker
+    // gets a sliver of the CPU and may take minutes to finish; its priority is what this test is about. Threads
+    // started later (onnxruntime's) inherit the nice value of the thread that starts them.
+    const running = runner.run(job('a', 'denoise'), progress);
+    running.catch(() => {}); // finished or ended by close()
+    await waitUntil(
+      () => {
+        const p = runner?.pid;
+        return p !== undefined && readdirSync(`/proc/${p}/task`).length > 3;
+      },
+      60_000,
+      50,
+    );
     const pid = runner.pid as number;
     const threads = readdirSync(`/proc/${pid}/task`).map((tid) => schedOf(pid, Number(tid))?.nice);
-    // main, libuv, V8 platform and onnxruntime threads alike
+    // main, libuv and V8 platform threads alike
     expect(threads.length).toBeGreaterThan(3);
     expect(new Set(threads)).toEqual(new Set([19]));
     const env = environ(pid);

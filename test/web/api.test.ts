@@ -367,6 +367,50 @@ describe('errors and bodies', () => {
     h = await startHarness();
   });
 
+  it('a keep-alive connection outlives a client that was busy for seconds: its next POST is not refused', async () => {
+    // A client (a phone woken from the background, a test that ran a CLI synchronously) sends its next request on
+    // the connection it kept, before it could see the server close it: with a 5 s server timeout that request
+    // died with "other side closed" (two tests failed so under stress-ng).
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const u = new URL(h.url);
+    const post = () =>
+      new Promise<{ status: number; keepAlive: string | undefined; port: number }>((resolve, reject) => {
+        const req = http.request(
+          {
+            host: u.hostname,
+            port: u.port,
+            method: 'POST',
+            path: '/api/capture',
+            agent,
+            headers: { ...bearer, 'content-type': 'application/json', 'content-length': '2' },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                keepAlive: res.headers['keep-alive'],
+                port: req.socket?.localPort ?? 0,
+              }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end('{}');
+      });
+    try {
+      const first = await post();
+      expect(first.status).toBe(201);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 6_000); // busy, like spawnSync
+      const second = await post();
+      expect(second.status).toBe(201);
+      expect(second.port).toBe(first.port); // the same connection, kept
+      expect(second.keepAlive).toMatch(/timeout=(\d{2,})/);
+    } finally {
+      agent.destroy();
+    }
+  }, 30_000);
+
   it('unknown /api paths are JSON 404s, with or without credentials; other paths get the UI', async () => {
     expectError(await raw(h.url, 'GET', '/api/nope'), 404, 'not-found');
     expectError(await raw(h.url, 'GET', '/api/nope/deeper', { headers: bearer }), 404, 'not-found');
