@@ -25,6 +25,7 @@ import { powerActions, realProbe } from './system/status.js';
 import { writeFileAtomic } from './util/atomic-write.js';
 import { errorMessage, UnavailableError } from './util/errors.js';
 import { createLogger } from './util/logger.js';
+import { priorityOfNice } from './util/low-priority.js';
 import { LiveFaces } from './vision/live-faces.js';
 import { embedFaceRegions } from './vision/xmp.js';
 import { createWebServer, type WebServer } from './web/server.js';
@@ -148,6 +149,7 @@ export class App {
               workDir,
               faces: deps.faces,
               idleExitMs: cfg.filters.idleReleaseSeconds * 1000,
+              priority: priorityOfNice(cfg.filters.nice),
             }),
           });
         },

@@ -17,6 +17,21 @@ export type PriorityClass = 'normal' | 'analysis' | 'jobs' | 'idle';
 
 export const NICE: Record<Exclude<PriorityClass, 'idle'>, number> = { normal: 0, analysis: 5, jobs: 19 };
 
+/** A class, or a nice value 0–19 the owner chose (`filters.nice`). */
+export type Priority = PriorityClass | number;
+
+/** The nice value a priority runs at (SCHED_IDLE's fallback is nice 19). */
+export function niceLevel(priority: Priority): number {
+  if (typeof priority === 'number') return Math.min(19, Math.max(0, Math.round(priority)));
+  return priority === 'idle' ? NICE.jobs : NICE[priority];
+}
+
+/** The class a nice value names, or the value itself: what status shows for a configured nice value. */
+export function priorityOfNice(nice: number): Priority {
+  const cls = (Object.keys(NICE) as (keyof typeof NICE)[]).find((k) => NICE[k] === nice);
+  return cls ?? nice;
+}
+
 /** Where an executable is on PATH, or undefined. */
 export function which(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   for (const dir of (env.PATH ?? '/usr/bin:/bin').split(path.delimiter)) {
@@ -48,25 +63,25 @@ export interface PrioritizedCommand {
 export function prioritized(
   command: string,
   args: readonly string[],
-  priority: PriorityClass,
+  priority: Priority,
   env: NodeJS.ProcessEnv = process.env,
 ): PrioritizedCommand {
-  if (priority === 'normal') return { command, args: [...args], via: 'none' };
+  if (priority !== 'idle' && niceLevel(priority) === 0) return { command, args: [...args], via: 'none' };
   if (priority === 'idle') {
     const chrt = which('chrt', env);
     if (chrt) return { command: chrt, args: ['--idle', '0', command, ...args], via: 'chrt' };
   }
   const nice = which('nice', env);
-  const level = priority === 'idle' ? NICE.jobs : NICE[priority];
+  const level = niceLevel(priority);
   if (nice) return { command: nice, args: ['-n', String(level), command, ...args], via: 'nice' };
   return { command, args: [...args], via: 'setpriority' };
 }
 
 /** The fallback of prioritized(): lowers a started process's main thread (and the threads it starts later). */
-export function lowerAfterSpawn(pid: number | undefined, priority: PriorityClass): void {
-  if (!pid || priority === 'normal') return;
+export function lowerAfterSpawn(pid: number | undefined, priority: Priority): void {
+  if (!pid || niceLevel(priority) === 0) return;
   try {
-    os.setPriority(pid, priority === 'idle' ? NICE.jobs : NICE[priority]);
+    os.setPriority(pid, niceLevel(priority));
   } catch {
     /* the process is gone already */
   }
@@ -77,9 +92,9 @@ export function lowerAfterSpawn(pid: number | undefined, priority: PriorityClass
  * calling thread). A worker thread calls this before it creates its onnxruntime session, whose thread pool then
  * inherits the value. Returns the nice value in effect, or undefined when it could not be set.
  */
-export function lowerThisThread(priority: Exclude<PriorityClass, 'idle'>): number | undefined {
+export function lowerThisThread(priority: Exclude<Priority, 'idle'>): number | undefined {
   try {
-    os.setPriority(0, NICE[priority]);
+    os.setPriority(0, niceLevel(priority));
     return os.getPriority(0);
   } catch {
     return undefined;

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import { childEnv } from '../../src/util/child-env.js';
-import { prioritized } from '../../src/util/low-priority.js';
+import { niceLevel, prioritized, priorityOfNice } from '../../src/util/low-priority.js';
 
 describe('childEnv', () => {
   const daemon = {
@@ -56,6 +56,18 @@ describe('prioritized', () => {
     expect(idle.args).toEqual(['--idle', '0', '/usr/bin/node', 'x.js']);
     // without the tools on PATH the caller falls back to setpriority on the pid
     expect(prioritized('/usr/bin/node', ['x.js'], 'jobs', { PATH: '/nonexistent' }).via).toBe('setpriority');
+  });
+
+  test('a nice value the owner chose (filters.nice) runs as that value; 0 as it is; classes keep their names', () => {
+    expect(prioritized('/usr/bin/node', ['x.js'], 7).args).toEqual(['-n', '7', '/usr/bin/node', 'x.js']);
+    expect(prioritized('/usr/bin/node', ['x.js'], 0).via).toBe('none');
+    expect(niceLevel(25)).toBe(19);
+    expect([priorityOfNice(19), priorityOfNice(5), priorityOfNice(0), priorityOfNice(12)]).toEqual([
+      'jobs',
+      'analysis',
+      'normal',
+      12,
+    ]);
   });
 
   test('the wrapped command really runs at that priority', () => {

@@ -37,6 +37,16 @@ export const FiltersSchema = T.Object(
       default: 1,
       ...meta({ title: 'Filter workers', description: 'Filter jobs run at once.', requiresRestart: true }),
     }),
+    nice: T.Integer({
+      minimum: 0,
+      maximum: 19,
+      default: 19,
+      ...meta({
+        title: 'Filter worker CPU niceness',
+        description:
+          'Scheduling priority of the filter worker process (filters, night merges, scans): 19 = behind the shutter, the preview and live faces, which it then never slows down, but a CPU kept busy by anything else starves it. Lower it only on a camera with CPU to spare.',
+      }),
+    }),
     queueLimit: T.Integer({
       minimum: 1,
       maximum: 200,

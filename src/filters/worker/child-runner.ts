@@ -8,7 +8,7 @@ import type { PinholeConfig } from '../../config/schema.js';
 import { childEnv } from '../../util/child-env.js';
 import { errorMessage, PinholeError, UnavailableError } from '../../util/errors.js';
 import { createLogger } from '../../util/logger.js';
-import { lowerAfterSpawn, type PriorityClass, prioritized } from '../../util/low-priority.js';
+import { lowerAfterSpawn, type Priority, prioritized } from '../../util/low-priority.js';
 import type { JobOutcome, JobRunner, JobRunOptions, JobSpec } from '../job-runner.js';
 import type { FaceFinder } from '../types.js';
 import type { FromWorker, ToWorker, WireError } from './protocol.js';
@@ -22,7 +22,7 @@ export interface ChildRunnerOptions {
   /** The daemon's face finder, lent to face-aware filters in the worker. */
   faces?: FaceFinder;
   /** Default `jobs` (nice 19). */
-  priority?: PriorityClass;
+  priority?: Priority;
   /**
    * `process` (default): a child process. `thread`: a worker thread of the daemon at the same nice value, kept for
    * the priority benchmark (it shares the daemon's heap, libuv pool and malloc tuning, and SCHED_IDLE is per
@@ -96,7 +96,7 @@ export class ChildJobRunner implements JobRunner {
   private readonly pending = new Map<string, Pending>();
   private idleTimer?: NodeJS.Timeout;
   private closed = false;
-  private readonly priority: PriorityClass;
+  private readonly priority: Priority;
   private starts = 0;
 
   constructor(private readonly opts: ChildRunnerOptions) {

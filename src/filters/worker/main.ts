@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import { isPinholeError } from '../../util/errors.js';
 import { configureLogging, createLogger } from '../../util/logger.js';
-import { lowerThisThread } from '../../util/low-priority.js';
+import { lowerThisThread, type Priority } from '../../util/low-priority.js';
 import { InProcessRunner } from '../job-runner.js';
 import type { PipelineDeps } from '../pipeline.js';
 import { filterDepsFromConfig } from '../setup.js';
@@ -29,7 +29,7 @@ if (!port && !process.send) {
   process.stderr.write('the filter worker is started by the Pinhole daemon, not by hand\n');
   process.exit(2);
 }
-if (port) lowerThisThread((workerData as { priority: 'normal' | 'analysis' | 'jobs' }).priority);
+if (port) lowerThisThread((workerData as { priority: Exclude<Priority, 'idle'> }).priority);
 
 // One job's strips and tiles are the working set; a decoded-image cache would only hold a second copy.
 sharp.cache(false);
