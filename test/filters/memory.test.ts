@@ -8,7 +8,8 @@ import * as h from './helpers.js';
 /**
  * Issue 6 memory goal: the whole `pinhole filter denoise` process (Node + onnxruntime + sharp + IRCNN) on a
  * 4056×3040 photo peaks at ≤ 256 MB RSS. Spawns the built CLI under /usr/bin/time -v, which reports the largest
- * max RSS of the process tree. Slow by nature (a 12 MP denoise on this machine takes about a minute).
+ * max RSS of the process tree. Slow by nature (a 12 MP denoise on this machine takes about a minute idle, and more
+ * than ten beside stress-ng --cpu 2 and the rest of the suite: 632 s measured; hence the long timeout).
  */
 describe('memory of pinhole filter denoise on 12 MP', () => {
   const t = h.tempDir();
@@ -30,5 +31,5 @@ describe('memory of pinhole filter denoise on 12 MP', () => {
     expect(r.mb).toBeLessThanOrEqual(256);
     const meta = await sharp(out).metadata();
     expect([meta.width, meta.height]).toEqual([4056, 3040]);
-  }, 600_000);
+  }, 1_800_000);
 });
