@@ -70,7 +70,7 @@ describe('memory', () => {
       // thread pool is not counted as detector memory
       for (let i = 0; i < 20; i++) await sharp(frame).resize({ width: 640, height: 640, fit: 'inside' }).removeAlpha().toColourspace('srgb').raw().toBuffer();
       const before = mem();
-      const det = await loadFaceDetector({ model: 'yunet_s_dynamic', modelsDir: ${JSON.stringify(models)}, threads: 2, optimization: 'all', memArena: false, inputSize: { width: 640, height: 480 } });
+      const det = await loadFaceDetector({ model: 'yunet_s_dynamic', modelsDir: ${JSON.stringify(models)}, threads: 1, optimization: 'all', memArena: false, inputSize: { width: 640, height: 480 } });
       const samples = [];
       for (let i = 1; i <= 150; i++) {
         await det.detectImage(frame, { maxSide: 640, threshold: 0.6 });
@@ -86,9 +86,10 @@ describe('memory', () => {
       cwd: repoRoot,
       env,
       encoding: 'utf8',
-      // a saturated machine (CI beside other suites, stress-ng) can take minutes for 150 detections; the bound is
-      // on memory, not time
-      timeout: 170_000,
+      // One intra-op thread: on a saturated machine (stress-ng beside the suite) two threads that must meet at every
+      // parallel section waited for each other's time slices, and 150 detections took over 170 s. The bound is on
+      // memory, not time; the session's weights and code are the same with one thread.
+      timeout: 400_000,
     });
     expect(r.status, r.stderr).toBe(0);
     const { samples } = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as {
@@ -104,5 +105,5 @@ describe('memory', () => {
     expect(median('total'), msg).toBeGreaterThan(5);
     expect(median('total'), msg).toBeLessThanOrEqual(40);
     expect(median('anon'), msg).toBeLessThanOrEqual(12);
-  }, 180_000);
+  }, 420_000);
 });
