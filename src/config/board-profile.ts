@@ -111,7 +111,12 @@ export async function detectBoard(paths: BoardPaths = boardPathsFromEnv()): Prom
   return { id: classifyModel(model), model, memTotalMB: meminfo === null ? null : parseMemTotalMB(meminfo) };
 }
 
-const SMALL_SHARP = { memory: 16, files: 0, items: 20 };
+/**
+ * 512 MB boards keep no libvips operation cache: a camera rarely decodes the same image twice, and after People's
+ * back-fill the 16 MB cache held its decodes, so the daemon stayed 17–25 MB above idle once everything had
+ * unloaded (test/e2e/faces-memory; with no cache: within 1 MB).
+ */
+const SMALL_SHARP = { memory: 0, files: 0, items: 0 };
 /**
  * 512 MB boards: at most two analysis models resident (all five took a process from 84 to 198 MB, MANIFEST) and the
  * smaller person-mask grid.
@@ -208,7 +213,7 @@ export function profileFor(board: BoardInfo): BoardProfile {
   const onPi = board.id !== 'not-pi' && board.id !== 'unsupported-pi';
   if (onPi && board.memTotalMB !== null && board.memTotalMB < LOW_MEMORY_MB && board.id !== 'zero2w') {
     name = `${board.id}-lowmem`;
-    notes.push(`${board.memTotalMB} MB RAM: memory arena off, one filter worker, small tiles and sharp cache`);
+    notes.push(`${board.memTotalMB} MB RAM: memory arena off, one filter worker, small tiles, no sharp cache`);
     overrides = {
       ...overrides,
       'vision.threads': Math.min(overrides['vision.threads'] ?? 2, 2),

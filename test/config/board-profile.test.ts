@@ -81,7 +81,7 @@ describe('profiles', () => {
     });
     expect(p.runtime).toEqual({
       liveFilters: 'none',
-      sharpCache: { memory: 16, files: 0, items: 20 },
+      sharpCache: { memory: 0, files: 0, items: 0 },
       sharpConcurrency: 1,
     });
   });
@@ -97,7 +97,7 @@ describe('profiles', () => {
     const a = profileFor({ id: 'pi3', model: 'Raspberry Pi 3 Model A Plus Rev 1.1', memTotalMB: 420 });
     expect(a.name).toBe('pi3-lowmem');
     expect(a.overrides).toMatchObject({ 'vision.memArena': false, 'filters.tileSize': 128 });
-    expect(a.runtime.sharpCache.memory).toBe(16);
+    expect(a.runtime.sharpCache.memory).toBe(0);
     const oneGig = profileFor({ id: 'pi4', model: 'Raspberry Pi 4 Model B Rev 1.1', memTotalMB: 910 });
     expect(oneGig.name).toBe('pi4');
     expect(oneGig.overrides['vision.memArena']).toBe(false);
