@@ -137,7 +137,10 @@ export function detectPrint(
       const q = refine(snapped, grad, W, H) ?? snapped;
       const judged = judge(q, grad, W, H, c.source, 1);
       if (judged && judged.support >= TIGHT_SUPPORT) finals.push(judged);
-      if (debug) (debug.tried ??= []).push({ q, tight: judged?.support ?? 0, fg: figureGround(img, q) });
+      if (debug) {
+        debug.tried ??= [];
+        debug.tried.push({ q, tight: judged?.support ?? 0, fg: figureGround(img, q) });
+      }
     }
     if (debug) debug.finals = finals;
     // The straightest wins; among the equally straight (a bordered print: paper edge and photo edge), the largest.

@@ -20,6 +20,12 @@ export interface ScratchParams {
   minLength: number;
   maxWidth: number;
   inpaintRadius: number;
+  /** A bright defect's mean grey at least this (a scratch shows the white paper base), a dark one's at most 255 − this. */
+  extreme: number;
+  /** Largest mean channel spread (max − min) of a defect: paper base and dust are colourless. */
+  maxChroma: number;
+  /** Fraction of a defect's pixels that must be that extreme and colourless (the rest is its anti-aliased fringe). */
+  minPure: number;
 }
 
 export interface ScratchReport {
@@ -36,7 +42,7 @@ const MARGIN = 32;
 export function scratchParams(width: number, height: number): ScratchParams {
   const s = Math.min(width, height);
   // A scratch on a print is a fraction of a millimetre: ≤ ~0.3 % of the short side, at least 3 px.
-  const maxWidth = Math.max(3, Math.round(0.003 * s));
+  const maxWidth = Math.max(6, Math.round(0.004 * s));
   return {
     element: 2 * maxWidth + 3,
     threshold: 30,
@@ -44,6 +50,9 @@ export function scratchParams(width: number, height: number): ScratchParams {
     minLength: Math.max(12, Math.round(0.03 * s)),
     maxWidth,
     inpaintRadius: 3,
+    extreme: 185,
+    maxChroma: 24,
+    minPure: 0.3,
   };
 }
 
@@ -52,11 +61,12 @@ export async function repairScratches(
   input: string,
   output: string,
   onProgress?: (f: number) => void,
+  override?: Partial<ScratchParams>,
 ): Promise<ScratchReport> {
   const reader = await RowReader.open(input);
   let writer: RowWriter | undefined;
   const { width: W, height: H } = reader;
-  const p = scratchParams(W, H);
+  const p = { ...scratchParams(W, H), ...override };
   const report: ScratchReport = { params: p, scratches: 0, specks: 0, pixels: 0 };
   try {
     writer = await RowWriter.create(output, W, H);
@@ -119,7 +129,10 @@ function damageMask(
   cv.cvtColor(src, grey, cv.COLOR_RGB2GRAY);
   const el = keep(cv.getStructuringElement(cv.MORPH_ELLIPSE, new cv.Size(p.element, p.element)));
   const mask = new cv.Mat(grey.rows, grey.cols, cv.CV_8U, new cv.Scalar(0));
+  const rgb = src.data;
+  const g8 = grey.data;
   for (const op of [cv.MORPH_TOPHAT, cv.MORPH_BLACKHAT]) {
+    const bright = op === cv.MORPH_TOPHAT;
     const hat = keep(new cv.Mat());
     cv.morphologyEx(grey, hat, op, el);
     const bin = keep(new cv.Mat());
@@ -129,6 +142,20 @@ function damageMask(
     const centroids = keep(new cv.Mat());
     const n = cv.connectedComponentsWithStats(bin, labels, stats, centroids, 8, cv.CV_32S);
     const keepLabel = new Uint8Array(n);
+    // How many of each component's pixels are extreme and colourless: picture detail is thin and contrasty too, but a defect is the
+    // paper base (white) or dust and hair (near black), and has no colour of its own.
+    const L0 = labels.data32S;
+    const pure = new Float64Array(n);
+    for (let i = 0; i < L0.length; i++) {
+      const l = L0[i];
+      if (l === 0) continue;
+      const r = rgb[i * 3];
+      const gg = rgb[i * 3 + 1];
+      const b = rgb[i * 3 + 2];
+      const y = g8[i];
+      if ((bright ? y >= p.extreme : y <= 255 - p.extreme) && Math.max(r, gg, b) - Math.min(r, gg, b) <= p.maxChroma)
+        pure[l]++;
+    }
     for (let i = 1; i < n; i++) {
       const w = stats.intAt(i, cv.CC_STAT_WIDTH);
       const h = stats.intAt(i, cv.CC_STAT_HEIGHT);
@@ -137,6 +164,7 @@ function damageMask(
       const speck = Math.max(w, h) <= p.maxSpeck && area <= p.maxSpeck * p.maxSpeck * 0.8;
       const scratch = length >= p.minLength && area / length <= p.maxWidth;
       if (!speck && !scratch) continue;
+      if (pure[i] / area < p.minPure) continue;
       keepLabel[i] = 1;
       const cx = centroids.doubleAt(i, 0);
       const cy = centroids.doubleAt(i, 1);
