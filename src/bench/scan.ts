@@ -75,7 +75,9 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, unkn
     await fs.rm(path.join(work, 'decoded.v'));
     const cli = path.join(root, 'dist/src/cli/main.js');
     const runs: Record<string, unknown> = {};
-    const stepSets = opts.quick ? ['crop,scratches,fade'] : ['crop,scratches,fade', 'crop,scratches,fade,denoise,faces'];
+    const stepSets = opts.quick
+      ? ['crop,scratches,fade']
+      : ['crop,scratches,fade', 'crop,scratches,fade,denoise,faces'];
     for (const steps of stepSets) {
       const out = path.join(work, 'out.jpg');
       const r = await timed('/usr/bin/time', [
