@@ -73,7 +73,7 @@ export function parseSteps(list: string): ScanStep[] {
     .filter(Boolean);
   if (names.length === 0)
     throw new ValidationError(
-      '--steps is empty: give a comma-separated subset of ' + SCAN_STEPS.join(','),
+      `--steps is empty: give a comma-separated subset of ${SCAN_STEPS.join(',')}`,
       undefined,
       'usage',
     );
