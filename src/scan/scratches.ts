@@ -3,29 +3,40 @@ import { type CV, withMats } from './cv.js';
 
 /**
  * Scratches and dust on a scanned print: thin lines and specks much brighter or darker than what surrounds them.
- * Morphological top-hats (white: the image minus its opening; black: its closing minus the image) with an element
- * wider than any scratch keep exactly such thin structures; a threshold and a shape test per connected component
- * (long and thin → scratch, small and compact → speck, anything else is picture detail and stays) give the damage
- * mask, and OpenCV's inpainting (Telea) fills it from the surroundings. Work goes tile by tile with an overlap, and
- * only masked pixels change: the rest of the photo is left exactly as it was.
+ * Morphological top-hats (white: the image minus its opening; black: its closing minus the image) with a small element
+ * keep only structures a few pixels wide. A scratch pixel must also lie on a long line: the top-hat opened by line
+ * elements at 12 orientations keeps its response only there, and a connected component of that is a scratch when it
+ * is long, thin on average, colourless in its core (paper base, hair, dust have no colour of their own) and stands out
+ * well above the picture's local contrast. A speck is a small component of the plain top-hat that stands out even more
+ * against its surroundings. The mask grows by one pixel into the fringe where that still stands out, OpenCV's
+ * inpainting (Telea) fills it, and only masked pixels change: the rest of the photo is left exactly as it was. Work
+ * goes tile by tile with an overlap.
  */
 export interface ScratchParams {
-  /** Top-hat element side (pixels). */
+  /** Top-hat element side (pixels): structures narrower than about half of it respond. */
   element: number;
   /** Top-hat response that counts as damage (8-bit levels). */
   threshold: number;
-  /** Longest side of a speck (pixels). */
+  /** Line elements (length in pixels, number of orientations): a scratch pixel lies on a line at least this long. */
+  lineLength: number;
+  orientations: number;
+  /** Longest side of a speck (pixels); a speck must stand out by `speckThreshold` levels. */
   maxSpeck: number;
+  speckThreshold: number;
   /** Shortest scratch (pixels) and its widest mean width. */
   minLength: number;
   maxWidth: number;
+  /** The anti-aliased fringe: neighbours (up to `fringe` px away) whose top-hat response is at least this join the mask. */
+  fringe: number;
+  fringeThreshold: number;
   inpaintRadius: number;
-  /** A bright defect's mean grey at least this (a scratch shows the white paper base), a dark one's at most 255 − this. */
-  extreme: number;
-  /** Largest mean channel spread (max − min) of a defect: paper base and dust are colourless. */
+  /** A defect has no colour of its own (paper base, dust, hair): the largest mean channel spread (max − min) of its
+   * core (the pixels within 70 % of its strongest response; the fringe is mixed with the picture). */
   maxChroma: number;
-  /** Fraction of a defect's pixels that must be that extreme and colourless (the rest is its anti-aliased fringe). */
-  minPure: number;
+  /** A speck (or scratch) must stand out this many times more than the texture around it (the local contrast of the
+   * picture with specks median-filtered away): dust on a smooth sky, not a highlight in hair. */
+  speckRatio: number;
+  scratchRatio: number;
 }
 
 export interface ScratchReport {
@@ -41,18 +52,23 @@ const MARGIN = 32;
 
 export function scratchParams(width: number, height: number): ScratchParams {
   const s = Math.min(width, height);
-  // A scratch on a print is a fraction of a millimetre: ≤ ~0.3 % of the short side, at least 3 px.
-  const maxWidth = Math.max(6, Math.round(0.004 * s));
+  const odd = (v: number) => 2 * Math.floor(v / 2) + 1;
+  // A scratch on a print is a fraction of a millimetre: a few pixels wide in a scan of any size up to 12 MP.
   return {
-    element: 2 * maxWidth + 3,
-    threshold: 30,
-    maxSpeck: Math.max(6, Math.round(0.008 * s)),
-    minLength: Math.max(12, Math.round(0.03 * s)),
-    maxWidth,
+    element: odd(Math.max(5, 0.0025 * s)),
+    threshold: 28,
+    lineLength: odd(Math.max(25, 0.03 * s)),
+    orientations: 12,
+    maxSpeck: Math.max(5, Math.round(0.004 * s)),
+    speckThreshold: 40,
+    minLength: Math.max(40, Math.round(0.05 * s)),
+    maxWidth: Math.max(4, Math.round(0.0015 * s)),
+    fringe: 1,
+    fringeThreshold: 20,
     inpaintRadius: 3,
-    extreme: 185,
-    maxChroma: 24,
-    minPure: 0.3,
+    maxChroma: 20,
+    speckRatio: 4,
+    scratchRatio: 4,
   };
 }
 
@@ -116,6 +132,24 @@ export async function repairScratches(
 
 type Keep = <M extends { delete(): void }>(m: M) => M;
 
+/** A line of `length` pixels at `angle` (radians) through the centre of an odd square element. */
+function lineElement(cv: CV, length: number, angle: number): InstanceType<CV['Mat']> {
+  const n = length | 1;
+  const c = (n - 1) / 2;
+  const el = new cv.Mat(n, n, cv.CV_8U, new cv.Scalar(0));
+  const dx = Math.cos(angle) * c;
+  const dy = Math.sin(angle) * c;
+  cv.line(
+    el,
+    new cv.Point(Math.round(c - dx), Math.round(c - dy)),
+    new cv.Point(Math.round(c + dx), Math.round(c + dy)),
+    new cv.Scalar(1),
+    1,
+    cv.LINE_8,
+  );
+  return el;
+}
+
 /** Damage mask of one tile (with margin); counts the components whose centre lies in the tile's core. */
 function damageMask(
   cv: CV,
@@ -128,57 +162,100 @@ function damageMask(
   const grey = keep(new cv.Mat());
   cv.cvtColor(src, grey, cv.COLOR_RGB2GRAY);
   const el = keep(cv.getStructuringElement(cv.MORPH_ELLIPSE, new cv.Size(p.element, p.element)));
+  const lines = Array.from({ length: p.orientations }, (_, i) =>
+    keep(lineElement(cv, p.lineLength, (i * Math.PI) / p.orientations)),
+  );
   const mask = new cv.Mat(grey.rows, grey.cols, cv.CV_8U, new cv.Scalar(0));
+  const m = mask.data;
   const rgb = src.data;
-  const g8 = grey.data;
+  // texture: the local contrast (3×3 morphological gradient, averaged) of the picture with specks and scratches
+  // median-filtered away
+  const med = keep(new cv.Mat());
+  cv.medianBlur(grey, med, p.element + 2);
+  const r3 = keep(cv.getStructuringElement(cv.MORPH_RECT, new cv.Size(3, 3)));
+  const tex = keep(new cv.Mat());
+  cv.morphologyEx(med, tex, cv.MORPH_GRADIENT, r3);
+  cv.blur(tex, tex, new cv.Size(2 * p.maxSpeck + 1, 2 * p.maxSpeck + 1));
+  const t8 = tex.data;
+  const hatMax = keep(new cv.Mat(grey.rows, grey.cols, cv.CV_8U, new cv.Scalar(0)));
   for (const op of [cv.MORPH_TOPHAT, cv.MORPH_BLACKHAT]) {
-    const bright = op === cv.MORPH_TOPHAT;
+    // hat: how far each pixel stands out of a thin bright (or dark) structure
     const hat = keep(new cv.Mat());
     cv.morphologyEx(grey, hat, op, el);
+    cv.max(hatMax, hat, hatMax);
+    // line response: the largest opening of the hat by a line element — only pixels on a long thin line keep it
+    const lineHat = keep(new cv.Mat(grey.rows, grey.cols, cv.CV_8U, new cv.Scalar(0)));
+    const opened = keep(new cv.Mat());
+    for (const le of lines) {
+      cv.morphologyEx(hat, opened, cv.MORPH_OPEN, le);
+      cv.max(lineHat, opened, lineHat);
+    }
     const bin = keep(new cv.Mat());
-    cv.threshold(hat, bin, p.threshold, 255, cv.THRESH_BINARY);
-    const labels = keep(new cv.Mat());
-    const stats = keep(new cv.Mat());
-    const centroids = keep(new cv.Mat());
-    const n = cv.connectedComponentsWithStats(bin, labels, stats, centroids, 8, cv.CV_32S);
-    const keepLabel = new Uint8Array(n);
-    // How many of each component's pixels are extreme and colourless: picture detail is thin and contrasty too, but a defect is the
-    // paper base (white) or dust and hair (near black), and has no colour of its own.
-    const L0 = labels.data32S;
-    const pure = new Float64Array(n);
-    for (let i = 0; i < L0.length; i++) {
-      const l = L0[i];
-      if (l === 0) continue;
-      const r = rgb[i * 3];
-      const gg = rgb[i * 3 + 1];
-      const b = rgb[i * 3 + 2];
-      const y = g8[i];
-      if ((bright ? y >= p.extreme : y <= 255 - p.extreme) && Math.max(r, gg, b) - Math.min(r, gg, b) <= p.maxChroma)
-        pure[l]++;
-    }
-    for (let i = 1; i < n; i++) {
-      const w = stats.intAt(i, cv.CC_STAT_WIDTH);
-      const h = stats.intAt(i, cv.CC_STAT_HEIGHT);
-      const area = stats.intAt(i, cv.CC_STAT_AREA);
-      const length = Math.hypot(w, h);
-      const speck = Math.max(w, h) <= p.maxSpeck && area <= p.maxSpeck * p.maxSpeck * 0.8;
-      const scratch = length >= p.minLength && area / length <= p.maxWidth;
-      if (!speck && !scratch) continue;
-      if (pure[i] / area < p.minPure) continue;
-      keepLabel[i] = 1;
-      const cx = centroids.doubleAt(i, 0);
-      const cy = centroids.doubleAt(i, 1);
-      if (cx >= core.x0 && cy >= core.y0 && cx < core.x0 + core.w && cy < core.y0 + core.h) {
-        if (scratch) report.scratches++;
-        else report.specks++;
+    cv.threshold(lineHat, bin, p.threshold - 1, 255, cv.THRESH_BINARY);
+    // specks: small, strong and isolated — everything of the hat, but kept only when its component is tiny
+    const speckBin = keep(new cv.Mat());
+    cv.threshold(hat, speckBin, p.speckThreshold - 1, 255, cv.THRESH_BINARY);
+    for (const [b, kind] of [
+      [bin, 'scratch'],
+      [speckBin, 'speck'],
+    ] as const) {
+      const labels = keep(new cv.Mat());
+      const stats = keep(new cv.Mat());
+      const centroids = keep(new cv.Mat());
+      const n = cv.connectedComponentsWithStats(b, labels, stats, centroids, 8, cv.CV_32S);
+      const keepLabel = new Uint8Array(n);
+      const L = labels.data32S;
+      const chroma = new Float64Array(n);
+      const peak = new Float64Array(n);
+      const tx = new Float64Array(n);
+      const h8 = hat.data;
+      for (let i = 0; i < L.length; i++) {
+        const l = L[i];
+        if (l === 0) continue;
+        if (h8[i] > peak[l]) peak[l] = h8[i];
+        tx[l] += t8[i];
       }
+      // colour of the defect's core (its strongest pixels; the fringe is mixed with the picture)
+      const coreN = new Float64Array(n);
+      for (let i = 0; i < L.length; i++) {
+        const l = L[i];
+        if (l === 0 || h8[i] < 0.7 * peak[l]) continue;
+        coreN[l]++;
+        chroma[l] +=
+          Math.max(rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2]) - Math.min(rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2]);
+      }
+      for (let i = 1; i < n; i++) {
+        const w = stats.intAt(i, cv.CC_STAT_WIDTH);
+        const h = stats.intAt(i, cv.CC_STAT_HEIGHT);
+        const area = stats.intAt(i, cv.CC_STAT_AREA);
+        const length = Math.hypot(w, h);
+        const ok =
+          kind === 'scratch'
+            ? length >= p.minLength && area / length <= p.maxWidth
+            : Math.max(w, h) <= p.maxSpeck && area <= p.maxSpeck * p.maxSpeck * 0.8;
+        if (!ok) continue;
+        if (peak[i] < (kind === 'scratch' ? p.scratchRatio : p.speckRatio) * (tx[i] / area)) continue;
+        if (chroma[i] / coreN[i] > p.maxChroma) continue;
+        keepLabel[i] = 1;
+        const cx = centroids.doubleAt(i, 0);
+        const cy = centroids.doubleAt(i, 1);
+        if (cx >= core.x0 && cy >= core.y0 && cx < core.x0 + core.w && cy < core.y0 + core.h) {
+          if (kind === 'scratch') report.scratches++;
+          else report.specks++;
+        }
+      }
+      for (let i = 0; i < L.length; i++) if (keepLabel[L[i]]) m[i] = 255;
     }
-    const L = labels.data32S;
-    const m = mask.data;
-    for (let i = 0; i < L.length; i++) if (keepLabel[L[i]]) m[i] = 255;
   }
-  // One more pixel all round: the anti-aliased fringe of a scratch is damage too.
+  // The anti-aliased fringe is damage too, but only where it still stands out: grow the mask by one pixel at a time
+  // into neighbours whose hat response is at least fringeThreshold, so clean pixels next to a scratch stay as they are.
   const d = keep(cv.getStructuringElement(cv.MORPH_RECT, new cv.Size(3, 3)));
-  cv.dilate(mask, mask, d);
+  const grown = keep(new cv.Mat());
+  const hm = hatMax.data;
+  for (let k = 0; k < p.fringe; k++) {
+    cv.dilate(mask, grown, d);
+    const g = grown.data;
+    for (let i = 0; i < g.length; i++) if (g[i] && !m[i] && hm[i] >= p.fringeThreshold) m[i] = 255;
+  }
   return mask;
 }
