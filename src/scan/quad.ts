@@ -3,7 +3,8 @@ import { isConvex, orderQuad, type Point, type Quad, quadAngles, quadArea } from
 
 /**
  * Finds the print in a photo: the largest plausible quadrilateral. Candidates come from OpenCV contours of several
- * segmentations (Canny edges closed by dilation; Otsu thresholds of brightness and of saturation, both polarities),
+ * segmentations (Canny edges closed by dilation, also of a median-filtered copy that a fine-grained background
+ * does not break up; Otsu thresholds of brightness and of saturation, both polarities) and from Hough lines,
  * each reduced to four corners by approxPolyDP (on its convex hull when the outline itself is ragged). A candidate
  * must be convex, take ≥ 6 % of the frame, have corners between 35° and 145° and sides that lie on real edges of the
  * photo (edge support: the fraction of points along its sides with a strong gradient across the side). The best is
@@ -68,6 +69,17 @@ export function detectPrint(
       cv.dilate(edges, d, kernel);
       masks.push({ name: `canny${k}`, mat: d });
     }
+    // The same on a median-filtered copy: a fine-grained background (stone, carpet) breaks the print's outline into
+    // texture edges, which the median removes while keeping the print's straight sides sharp.
+    const smooth = keep(new cv.Mat());
+    cv.medianBlur(grey, smooth, 2 * Math.round(0.005 * Math.min(W, H)) + 1);
+    const smoothEdges = keep(new cv.Mat());
+    cv.Canny(smooth, smoothEdges, Math.max(5, 0.33 * med), Math.max(15, 0.66 * med));
+    {
+      const d = keep(new cv.Mat());
+      cv.dilate(smoothEdges, d, keep(cv.getStructuringElement(cv.MORPH_RECT, new cv.Size(3, 3))));
+      masks.push({ name: 'canny-median', mat: d });
+    }
     // Brightness and saturation, split by Otsu, each way round.
     const hsv = keep(new cv.Mat());
     cv.cvtColor(src, hsv, cv.COLOR_RGB2HSV);
@@ -92,10 +104,11 @@ export function detectPrint(
     }
 
     const candidates: PrintDetection[] = [];
-    for (const q of houghQuads(cv, keep, rawEdges[1], W, H)) {
-      const d = judge(q, grad, W, H, 'lines');
-      if (d) candidates.push(d);
-    }
+    for (const e of [rawEdges[1], smoothEdges])
+      for (const q of houghQuads(cv, keep, e, W, H)) {
+        const d = judge(q, grad, W, H, 'lines');
+        if (d) candidates.push(d);
+      }
     for (const { name, mat } of masks) {
       const contours = keep(new cv.MatVector());
       const hier = keep(new cv.Mat());
@@ -133,9 +146,22 @@ export function detectPrint(
       if (finals.length >= 8) break;
       if (seen.some((q) => sameQuad(q, c.corners, W, H))) continue;
       seen.push(c.corners);
+      // Snapping finds the paper's outer edge beyond a border's inner one, but where the paper meets a background as
+      // light as itself it can lean onto another edge; the candidate refined as it is competes with it.
       const snapped = snapSides(c.corners, grad, W, H);
-      const q = refine(snapped, grad, W, H) ?? snapped;
-      const judged = judge(q, grad, W, H, c.source, 1);
+      let q = refine(snapped, grad, W, H) ?? snapped;
+      let judged = judge(q, grad, W, H, c.source, 1);
+      const plain = refine(c.corners, grad, W, H);
+      const judgedPlain = plain && judge(plain, grad, W, H, c.source, 1);
+      if (
+        judgedPlain &&
+        (!judged ||
+          judgedPlain.support > judged.support + 0.01 ||
+          (judgedPlain.support >= judged.support - 0.01 && judgedPlain.area > judged.area))
+      ) {
+        q = judgedPlain.corners;
+        judged = judgedPlain;
+      }
       if (judged && judged.support >= TIGHT_SUPPORT) finals.push(judged);
       if (debug) {
         debug.tried ??= [];
@@ -145,7 +171,12 @@ export function detectPrint(
     if (debug) debug.finals = finals;
     // The straightest wins; among the equally straight (a bordered print: paper edge and photo edge), the largest.
     const top = Math.max(0, ...finals.map((f) => f.support));
-    return finals.filter((f) => f.support >= top - 0.02).sort((a, b) => b.area - a.area)[0];
+    // Quadrilaterals of almost the same area are one outline found twice (one side leaning on a nearby edge): the
+    // straighter is the paper's.
+    const straight = finals.filter((f) => f.support >= top - 0.02).sort((a, b) => b.area - a.area);
+    return straight
+      .filter((f) => straight.length > 0 && f.area >= 0.98 * straight[0].area)
+      .sort((a, b) => b.support - a.support)[0];
   });
 }
 
@@ -449,7 +480,13 @@ function snapSides(q: Quad, g: Grad, W: number, H: number): Quad {
       }
     }
     let pick: { d: number; phi: number; s: number } | undefined;
-    if (best >= 0.7) for (const c of scored) if (c.s >= best - 0.07 && (!pick || c.d > pick.d)) pick = c;
+    if (best >= 0.7) {
+      // The paper's outer edge and a border's inner edge are parallel; a line that leans onto an edge of the
+      // background is not, so only lines parallel to the best one (within 1°) may win by being further out.
+      const top = scored.reduce((a, c) => (c.s > a.s ? c : a));
+      for (const c of scored)
+        if (c.s >= best - 0.07 && Math.abs(c.phi - top.phi) <= 1 && (!pick || c.d > pick.d)) pick = c;
+    }
     const ang = base + ((pick?.phi ?? 0) * Math.PI) / 180;
     const nx = -Math.sin(ang);
     const ny = Math.cos(ang);

@@ -57,7 +57,8 @@ export function scratchParams(width: number, height: number): ScratchParams {
   return {
     element: odd(Math.max(5, 0.0025 * s)),
     threshold: 28,
-    lineLength: odd(Math.max(25, 0.03 * s)),
+    // 25 px tells a line from a blob at any size; longer elements cost time per pixel (24 openings) for nothing
+    lineLength: 25,
     orientations: 12,
     maxSpeck: Math.max(5, Math.round(0.004 * s)),
     speckThreshold: 40,
