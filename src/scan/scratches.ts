@@ -4,13 +4,15 @@ import { type CV, withMats } from './cv.js';
 /**
  * Scratches and dust on a scanned print: thin lines and specks much brighter or darker than what surrounds them.
  * Morphological top-hats (white: the image minus its opening; black: its closing minus the image) with a small element
- * keep only structures a few pixels wide. A scratch pixel must also lie on a long line: the top-hat opened by line
- * elements at 12 orientations keeps its response only there, and a connected component of that is a scratch when it
- * is long, thin on average, colourless in its core (paper base, hair, dust have no colour of their own) and stands out
- * well above the picture's local contrast. A speck is a small component of the plain top-hat that stands out even more
- * against its surroundings. The mask grows by one pixel into the fringe where that still stands out, OpenCV's
- * inpainting (Telea) fills it, and only masked pixels change: the rest of the photo is left exactly as it was. Work
- * goes tile by tile with an overlap.
+ * keep only structures a few pixels wide. A scratch pixel must also lie on a straight run: the top-hat opened by line
+ * elements at 24 orientations keeps its response only there. A piece of such a line is a candidate when it is thin on
+ * average, stands out well above the picture's local contrast and adds no colour of its own (dust, hair and scratches
+ * into the paper base are grey: the pixel is the picture partly covered by a grey layer). A scratch is interrupted
+ * where it crosses picture of its own brightness, so candidate pieces that continue one another (nearest ends close,
+ * same direction) are linked, and a chain is a scratch when it is long. A speck is a small component of the plain
+ * top-hat that stands out even more against its surroundings. The mask grows by one pixel into the fringe where that
+ * still stands out, OpenCV's inpainting (Telea) fills it, and only masked pixels change: the rest of the photo is left
+ * exactly as it was. Work goes tile by tile with an overlap.
  */
 export interface ScratchParams {
   /** Top-hat element side (pixels): structures narrower than about half of it respond. */
@@ -30,8 +32,8 @@ export interface ScratchParams {
   fringe: number;
   fringeThreshold: number;
   inpaintRadius: number;
-  /** A defect has no colour of its own (paper base, dust, hair): the largest mean channel spread (max − min) of its
-   * core (the pixels within 70 % of its strongest response; the fringe is mixed with the picture). */
+  /** A defect has no colour of its own (paper base, dust, hair): the largest mean channel spread (max − min) of the
+   * grey layer that best explains its core pixels (within 70 % of its strongest response). */
   maxChroma: number;
   /** A speck (or scratch) must stand out this many times more than the texture around it (the local contrast of the
    * picture with specks median-filtered away): dust on a smooth sky, not a highlight in hair. */
@@ -59,15 +61,17 @@ export function scratchParams(width: number, height: number): ScratchParams {
     threshold: 28,
     // 25 px tells a line from a blob at any size; longer elements cost time per pixel (24 openings) for nothing
     lineLength: 25,
-    orientations: 12,
+    // 24 orientations: a one-pixel line between two of them still holds a whole element
+    orientations: 24,
     maxSpeck: Math.max(5, Math.round(0.004 * s)),
     speckThreshold: 40,
     minLength: Math.max(40, Math.round(0.05 * s)),
-    maxWidth: Math.max(4, Math.round(0.0015 * s)),
+    // a 1–3 px scratch with its anti-aliased edges and the top-hat's spread is up to ~5 px across on average
+    maxWidth: Math.max(6, Math.round(0.002 * s)),
     fringe: 1,
     fringeThreshold: 20,
     inpaintRadius: 3,
-    maxChroma: 20,
+    maxChroma: 8,
     speckRatio: 4,
     scratchRatio: 4,
   };
@@ -168,7 +172,11 @@ function damageMask(
   );
   const mask = new cv.Mat(grey.rows, grey.cols, cv.CV_8U, new cv.Scalar(0));
   const m = mask.data;
-  const rgb = src.data;
+  // the picture under the damage: a colour median wide enough to remove lines and specks of any width the top-hat
+  // responds to
+  const bgMat = keep(new cv.Mat());
+  cv.medianBlur(src, bgMat, 2 * p.element + 1);
+
   // texture: the local contrast (3×3 morphological gradient, averaged) of the picture with specks and scratches
   // median-filtered away
   const med = keep(new cv.Mat());
@@ -178,7 +186,10 @@ function damageMask(
   cv.morphologyEx(med, tex, cv.MORPH_GRADIENT, r3);
   cv.blur(tex, tex, new cv.Size(2 * p.maxSpeck + 1, 2 * p.maxSpeck + 1));
   const t8 = tex.data;
+  const ctx: Analysis = { rgb: src.data, bg: bgMat.data, cols: grey.cols };
   const hatMax = keep(new cv.Mat(grey.rows, grey.cols, cv.CV_8U, new cv.Scalar(0)));
+  const inCore = (cx: number, cy: number) =>
+    cx >= core.x0 && cy >= core.y0 && cx < core.x0 + core.w && cy < core.y0 + core.h;
   for (const op of [cv.MORPH_TOPHAT, cv.MORPH_BLACKHAT]) {
     // hat: how far each pixel stands out of a thin bright (or dark) structure
     const hat = keep(new cv.Mat());
@@ -204,47 +215,36 @@ function damageMask(
       const stats = keep(new cv.Mat());
       const centroids = keep(new cv.Mat());
       const n = cv.connectedComponentsWithStats(b, labels, stats, centroids, 8, cv.CV_32S);
+      const comps = measure(ctx, labels.data32S, hat.data, t8, n);
       const keepLabel = new Uint8Array(n);
-      const L = labels.data32S;
-      const chroma = new Float64Array(n);
-      const peak = new Float64Array(n);
-      const tx = new Float64Array(n);
-      const h8 = hat.data;
-      for (let i = 0; i < L.length; i++) {
-        const l = L[i];
-        if (l === 0) continue;
-        if (h8[i] > peak[l]) peak[l] = h8[i];
-        tx[l] += t8[i];
-      }
-      // colour of the defect's core (its strongest pixels; the fringe is mixed with the picture)
-      const coreN = new Float64Array(n);
-      for (let i = 0; i < L.length; i++) {
-        const l = L[i];
-        if (l === 0 || h8[i] < 0.7 * peak[l]) continue;
-        coreN[l]++;
-        chroma[l] +=
-          Math.max(rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2]) - Math.min(rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2]);
-      }
+      const candidates: number[] = [];
       for (let i = 1; i < n; i++) {
+        const c = comps[i];
         const w = stats.intAt(i, cv.CC_STAT_WIDTH);
         const h = stats.intAt(i, cv.CC_STAT_HEIGHT);
-        const area = stats.intAt(i, cv.CC_STAT_AREA);
-        const length = Math.hypot(w, h);
-        const ok =
+        const ratio = kind === 'scratch' ? p.scratchRatio : p.speckRatio;
+        const shapeOk =
           kind === 'scratch'
-            ? length >= p.minLength && area / length <= p.maxWidth
-            : Math.max(w, h) <= p.maxSpeck && area <= p.maxSpeck * p.maxSpeck * 0.8;
-        if (!ok) continue;
-        if (peak[i] < (kind === 'scratch' ? p.scratchRatio : p.speckRatio) * (tx[i] / area)) continue;
-        if (chroma[i] / coreN[i] > p.maxChroma) continue;
-        keepLabel[i] = 1;
-        const cx = centroids.doubleAt(i, 0);
-        const cy = centroids.doubleAt(i, 1);
-        if (cx >= core.x0 && cy >= core.y0 && cx < core.x0 + core.w && cy < core.y0 + core.h) {
-          if (kind === 'scratch') report.scratches++;
-          else report.specks++;
-        }
+            ? c.width <= p.maxWidth
+            : Math.max(w, h) <= p.maxSpeck && c.area <= p.maxSpeck * p.maxSpeck * 0.8;
+        const ok = shapeOk && c.peak >= ratio * c.texture && c.chroma <= p.maxChroma;
+        if (ok) candidates.push(i);
       }
+      if (kind === 'scratch') {
+        // a scratch is interrupted where it crosses picture of its own brightness: collinear pieces whose ends meet
+        // make one line, and only a long line is a scratch
+        for (const group of linkCollinear(comps, candidates, p)) {
+          if (group.reduce((sum, i) => sum + comps[i].length, 0) < p.minLength) continue;
+          for (const i of group) keepLabel[i] = 1;
+          const lead = group[0];
+          if (inCore(centroids.doubleAt(lead, 0), centroids.doubleAt(lead, 1))) report.scratches++;
+        }
+      } else
+        for (const i of candidates) {
+          keepLabel[i] = 1;
+          if (inCore(centroids.doubleAt(i, 0), centroids.doubleAt(i, 1))) report.specks++;
+        }
+      const L = labels.data32S;
       for (let i = 0; i < L.length; i++) if (keepLabel[L[i]]) m[i] = 255;
     }
   }
@@ -259,4 +259,189 @@ function damageMask(
     for (let i = 0; i < g.length; i++) if (g[i] && !m[i] && hm[i] >= p.fringeThreshold) m[i] = 255;
   }
   return mask;
+}
+
+interface Analysis {
+  rgb: Uint8Array;
+  bg: Uint8Array;
+  cols: number;
+}
+
+interface Component {
+  area: number;
+  peak: number;
+  /** Mean local picture contrast under the component. */
+  texture: number;
+  /** Channel spread of the colour the defect adds (see `layerColour`), averaged over its core. */
+  chroma: number;
+  /** Principal axis: centre, unit direction, half-extent along it; `width` = area / length. */
+  cx: number;
+  cy: number;
+  ux: number;
+  uy: number;
+  half: number;
+  length: number;
+  width: number;
+}
+
+/**
+ * Per component: area, strongest response, texture, colour of the defect and principal axis (from second moments
+ * and the extreme projections of its pixels).
+ */
+function measure(a: Analysis, L: Int32Array, hat: Uint8Array, tex: Uint8Array, n: number): Component[] {
+  const area = new Float64Array(n);
+  const peak = new Float64Array(n);
+  const tx = new Float64Array(n);
+  const sx = new Float64Array(n);
+  const sy = new Float64Array(n);
+  const sxx = new Float64Array(n);
+  const syy = new Float64Array(n);
+  const sxy = new Float64Array(n);
+  for (let i = 0; i < L.length; i++) {
+    const l = L[i];
+    if (l === 0) continue;
+    const x = i % a.cols;
+    const y = (i - x) / a.cols;
+    area[l]++;
+    if (hat[i] > peak[l]) peak[l] = hat[i];
+    tx[l] += tex[i];
+    sx[l] += x;
+    sy[l] += y;
+    sxx[l] += x * x;
+    syy[l] += y * y;
+    sxy[l] += x * y;
+  }
+  const comps: Component[] = [];
+  for (let l = 0; l < n; l++) {
+    const k = Math.max(1, area[l]);
+    const cx = sx[l] / k;
+    const cy = sy[l] / k;
+    const vxx = sxx[l] / k - cx * cx;
+    const vyy = syy[l] / k - cy * cy;
+    const vxy = sxy[l] / k - cx * cy;
+    const th = 0.5 * Math.atan2(2 * vxy, vxx - vyy);
+    comps.push({
+      area: area[l],
+      peak: peak[l],
+      texture: tx[l] / k,
+      chroma: 0,
+      cx,
+      cy,
+      ux: Math.cos(th),
+      uy: Math.sin(th),
+      half: 0,
+      length: 0,
+      width: 0,
+    });
+  }
+  const cw = new Float64Array(n);
+  const cs = new Float64Array(n);
+  const lo = new Float64Array(n).fill(Infinity);
+  const hi = new Float64Array(n).fill(-Infinity);
+  for (let i = 0; i < L.length; i++) {
+    const l = L[i];
+    if (l === 0) continue;
+    const c = comps[l];
+    const x = i % a.cols;
+    const y = (i - x) / a.cols;
+    const t = (x - c.cx) * c.ux + (y - c.cy) * c.uy;
+    if (t < lo[l]) lo[l] = t;
+    if (t > hi[l]) hi[l] = t;
+    // the core (the fringe is mostly picture): pixels within 30 % of the strongest response
+    if (hat[i] < 0.7 * peak[l]) continue;
+    const w = hat[i];
+    cw[l] += w;
+    cs[l] += w * layerColour(a.rgb, a.bg, i);
+  }
+  for (let l = 1; l < n; l++) {
+    const c = comps[l];
+    c.length = hi[l] - lo[l] + 1;
+    c.half = c.length / 2;
+    // re-centre on the extent (the moment centre of a curved piece lies off its ends' midpoint)
+    const mid = (hi[l] + lo[l]) / 2;
+    c.cx += mid * c.ux;
+    c.cy += mid * c.uy;
+    c.width = c.area / c.length;
+    c.chroma = cs[l] / Math.max(1e-9, cw[l]);
+  }
+  return comps;
+}
+
+/**
+ * How coloured the layer is that turned the picture (`bg`) into what is seen (`rgb`) at pixel i. Dust, hair and
+ * scratches into the paper base have no colour of their own but may cover a pixel only partly: seen = bg + a (g −
+ * bg) for a grey g and a coverage a ∈ (0, 1]. The coverage that best explains the pixel with a grey layer is fitted
+ * (least squares across the channels); the spread of the implied layer colour bg + (seen − bg) / a is returned.
+ */
+function layerColour(rgb: Uint8Array, bg: Uint8Array, i: number): number {
+  const o = i * 3;
+  const d0 = rgb[o] - bg[o];
+  const d1 = rgb[o + 1] - bg[o + 1];
+  const d2 = rgb[o + 2] - bg[o + 2];
+  const dm = (d0 + d1 + d2) / 3;
+  const bm = (bg[o] + bg[o + 1] + bg[o + 2]) / 3;
+  const u0 = d0 - dm;
+  const u1 = d1 - dm;
+  const u2 = d2 - dm;
+  const v0 = bg[o] - bm;
+  const v1 = bg[o + 1] - bm;
+  const v2 = bg[o + 2] - bm;
+  const vv = v0 * v0 + v1 * v1 + v2 * v2;
+  // a grey picture: whatever colour the change has is the layer's
+  let a = vv < 9 ? 1 : -(u0 * v0 + u1 * v1 + u2 * v2) / vv;
+  a = Math.min(1, Math.max(0.15, a));
+  const c0 = bg[o] + d0 / a;
+  const c1 = bg[o + 1] + d1 / a;
+  const c2 = bg[o + 2] + d2 / a;
+  return Math.max(c0, c1, c2) - Math.min(c0, c1, c2);
+}
+
+/**
+ * Groups of candidate pieces that continue one another: the nearest ends of two pieces at most one line element
+ * apart, both pieces and the gap between them running the same way (within 25°; a scratch bends gently).
+ */
+function linkCollinear(comps: Component[], ids: number[], p: ScratchParams): number[][] {
+  const parent = new Map(ids.map((i) => [i, i]));
+  const find = (i: number): number => {
+    let r = i;
+    while (parent.get(r) !== r) r = parent.get(r) as number;
+    parent.set(i, r);
+    return r;
+  };
+  const cosMax = Math.cos((25 * Math.PI) / 180);
+  const ends = (c: Component) => [
+    [c.cx - c.ux * c.half, c.cy - c.uy * c.half],
+    [c.cx + c.ux * c.half, c.cy + c.uy * c.half],
+  ];
+  for (let x = 0; x < ids.length; x++)
+    for (let y = x + 1; y < ids.length; y++) {
+      const a = comps[ids[x]];
+      const b = comps[ids[y]];
+      if (Math.abs(a.ux * b.ux + a.uy * b.uy) < cosMax) continue;
+      let best = Infinity;
+      let gap: number[] = [0, 0];
+      for (const ea of ends(a))
+        for (const eb of ends(b)) {
+          const d = Math.hypot(ea[0] - eb[0], ea[1] - eb[1]);
+          if (d < best) {
+            best = d;
+            gap = [eb[0] - ea[0], eb[1] - ea[1]];
+          }
+        }
+      if (best > p.lineLength) continue;
+      if (best > 3) {
+        const gx = gap[0] / best;
+        const gy = gap[1] / best;
+        if (Math.abs(gx * a.ux + gy * a.uy) < cosMax || Math.abs(gx * b.ux + gy * b.uy) < cosMax) continue;
+      }
+      parent.set(find(ids[x]), find(ids[y]));
+    }
+  const groups = new Map<number, number[]>();
+  for (const i of ids) {
+    const r = find(i);
+    const g = groups.get(r) ?? [];
+    g.push(i);
+    groups.set(r, g);
+  }
+  return [...groups.values()];
 }
