@@ -120,6 +120,10 @@ export function modesFactory(app: App, bus: EventBus): ComponentFactory {
         },
         night: nightDeps(app),
         scan: scanDeps(app),
+        outline: {
+          latestFrame: () => app.lifecycle.get<ReturnType<App['camera']>>('camera')?.frames.latest()?.data,
+          emit: (e) => bus.emit('scan.outline', e),
+        },
         capture: async (source, record) => {
           const r = await app.capture(source);
           await app

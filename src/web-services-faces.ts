@@ -37,6 +37,7 @@ export function modesWebService(app: App, bus: EventBus, toWeb: (p: StorePhoto) 
       r.done.catch(() => {}); // logged by scan mode; the variant event tells the UI
       return { photo: toWeb(app.camera().gallery.get(r.photoId)), jobId: r.jobId };
     },
+    scanOutline: async (on) => ({ ...(on ? app.modes().outline.watch() : app.modes().outline.unwatch()) }),
     rescan: async (id, corners) => {
       app.camera().gallery.get(id); // 404 for an unknown photo
       const r = await app.modes().rescan(id, corners);

@@ -2,6 +2,7 @@ import type { Component, ControlHandler } from '../component.js';
 import type { PinholeConfig } from '../config/schema.js';
 import type { EventBus } from '../events.js';
 import { parseCorners } from '../scan/corners-input.js';
+import { LiveOutline, type LiveOutlineDeps } from '../scan/live-outline.js';
 import { UnavailableError, ValidationError } from '../util/errors.js';
 import { BestShot, type BestShotDeps, type BestShotMeta } from './best-shot.js';
 import { GestureShutter, type GestureShutterDeps } from './gesture-shutter.js';
@@ -18,6 +19,7 @@ export interface ModesComponentDeps {
   bestShot: Omit<BestShotDeps, 'config'>;
   night: Omit<NightShotDeps, 'config'>;
   scan: ScanShotDeps;
+  outline: LiveOutlineDeps;
   /** One photo through the normal capture path (look, faces, filters, People); `record` goes into its sidecar. */
   capture: (source: string, record: ModeRecord) => Promise<{ id: string }>;
   /** Why a mode cannot run now (a model missing, face detection off), checked before arming. */
@@ -36,6 +38,8 @@ export class ModesComponent implements Component {
   readonly bestShot: BestShot;
   readonly night: NightShot;
   readonly scan: ScanShot;
+  /** The viewfinder's print outline while scan mode is selected. */
+  readonly outline: LiveOutline;
   private cfg: PinholeConfig;
 
   constructor(private readonly deps: ModesComponentDeps) {
@@ -51,12 +55,14 @@ export class ModesComponent implements Component {
     this.bestShot = new BestShot({ ...deps.bestShot, config: () => this.cfg.camera.capture.bestShot });
     this.night = new NightShot({ ...deps.night, config: () => this.cfg.camera.capture.night });
     this.scan = new ScanShot(deps.scan);
+    this.outline = new LiveOutline(deps.outline);
   }
 
   async start(): Promise<void> {}
 
   async stop(): Promise<void> {
     this.modes.stop();
+    this.outline.unwatch();
   }
 
   async reconfigure(next: PinholeConfig): Promise<'applied'> {
@@ -142,6 +148,7 @@ export class ModesComponent implements Component {
         }
         return { id: r.photoId, jobId: r.jobId, scan: await r.done };
       },
+      'scan.outline': async (p) => (p.on === false ? this.outline.unwatch() : this.outline.watch()),
       'mode.disarm': async () => this.disarm(),
       'mode.status': async () => this.status(),
     };

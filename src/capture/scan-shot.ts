@@ -77,13 +77,12 @@ export class ScanShot {
       import: async (output: string, outcome: JobOutcome) => {
         const r = outcome.scan;
         if (!r) throw new ValidationError('the scan job returned no report');
-        const crop = r.steps.crop as { source?: string } | undefined;
         info = {
           recipe: 'scan',
           params: {
             corners: r.corners,
             cornersFraction: r.corners ? this.deps.toFractions(r.corners, photo.width, photo.height) : null,
-            cornersFrom: corners ? 'manual' : r.corners ? (crop?.source ?? 'detected') : 'none',
+            cornersFrom: corners ? 'manual' : r.corners ? 'detected' : 'none',
             steps: r.steps,
             width: r.width,
             height: r.height,

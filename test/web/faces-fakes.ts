@@ -104,6 +104,10 @@ export class FakeModes implements WebModes {
     this.calls.push(`scan ${JSON.stringify(corners ?? null)}`);
     return { photo: await this.gallery.add(await makeJpeg(64, 48, 3, 'scan')), jobId: 'scan-job' };
   }
+  async scanOutline(on: boolean) {
+    this.calls.push(`scan outline ${on}`);
+    return { watching: on };
+  }
   async rescan(id: string, corners: unknown) {
     this.calls.push(`rescan ${id} ${JSON.stringify(corners ?? null)}`);
     return { jobId: 'scan-job' };
