@@ -165,7 +165,7 @@ describe('scan mode in the daemon (sim camera, HTTP, control socket)', () => {
         expect(res.text).toMatch(message);
       }
     }
-    const unknown = await http('POST', `/api/photos/${photoId}x/scan`, {});
+    const unknown = await http('POST', '/api/photos/p99999999-0badf00d/scan', {});
     expect(unknown.status, unknown.text).toBe(404);
     expect((await http('POST', `/api/photos/${photoId}/scan`, {}, { 'content-type': 'application/json' })).status).toBe(
       401,
