@@ -45,7 +45,7 @@ async function outline(req: OutlineRequest): Promise<OutlineReply> {
 if (process.send) {
   sharp.concurrency(1);
   process.on('message', (m: OutlineRequest) => {
-    outline(m)
+    void outline(m)
       .catch((e: unknown) => ({
         id: m.id,
         corners: null,

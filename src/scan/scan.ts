@@ -9,6 +9,7 @@ import type { FaceFinder, FilterContext, ModelProvider } from '../filters/types.
 import { commitFile, TEMP_MARK, tempPathFor } from '../util/atomic-write.js';
 import { UnavailableError, ValidationError } from '../util/errors.js';
 import { loadCv } from './cv.js';
+import { cvStepsInWorker } from './cv-steps.js';
 import { enhanceSmallFaces, type FacesReport } from './faces.js';
 import { applyFade, FADE_CLIP, type FadeParams, fadeLuts, fadeParams } from './fade.js';
 import { outputSize, type Quad } from './geometry.js';
@@ -128,42 +129,40 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
   try {
     let current = temp('.v');
     const size = await decodeToV(o.input, current);
-    const cv = active.some((s) => s === 'crop' || s === 'scratches') ? await loadCv() : undefined;
-    if (want.has('crop') && cv) {
-      let source = 'manual';
-      let support: number | undefined;
-      if (o.corners) corners = o.corners;
-      else {
-        const found = await findPrint(current, size.width, size.height);
-        corners = found?.corners ?? null;
-        source = found?.source ?? 'none';
-        support = found?.support;
+    // One worker thread per OpenCV step: each ends with its step, so the print finder's working memory and the
+    // scratch repair's never add up in OpenCV's heap (it only grows while its thread lives).
+    for (const step of ['crop', 'scratches'] as const) {
+      if (!want.has(step)) continue;
+      const tempPrefix = `${TEMP_MARK}scan-${process.pid}-${randomBytes(5).toString('hex')}-`;
+      const r = await cvStepsInWorker(
+        {
+          input: current,
+          width: step === 'crop' ? size.width : 0,
+          height: step === 'crop' ? size.height : 0,
+          crop: step === 'crop',
+          scratches: step === 'scratches',
+          corners: o.corners,
+          maxOutputMegapixels: o.maxOutputMegapixels ?? 50,
+          workDir: o.workDir,
+          tempPrefix,
+        },
+        (p) => progress(p.step)(p.f),
+        o.signal,
+      ).catch(async (e: unknown) => {
+        // what the worker wrote before it failed or was stopped
+        const left = (await fs.readdir(o.workDir).catch(() => [] as string[])).filter((f) => f.startsWith(tempPrefix));
+        temps.push(...left.map((f) => path.join(o.workDir, f)));
+        throw e;
+      });
+      temps.push(...r.temps);
+      current = r.current;
+      if (r.crop) {
+        corners = r.corners;
+        if (r.crop.reason) log(`scan: ${r.crop.reason}`);
+        steps.crop = r.crop;
       }
-      if (corners) {
-        const s = outputSize(corners, size.width, size.height, (o.maxOutputMegapixels ?? 50) * 1e6);
-        const next = temp('.v');
-        await warpPrint(cv, current, next, corners, s, progress('crop'));
-        current = next;
-        steps.crop = { corners, width: s.width, height: s.height, aspect: round(s.aspect, 4), source, support };
-      } else {
-        const reason = 'no print found in view: the whole frame is used';
-        log(`scan: ${reason}`);
-        steps.crop = {
-          corners: null,
-          width: size.width,
-          height: size.height,
-          aspect: round(size.width / size.height, 4),
-          source,
-          reason,
-        };
-      }
-      finish('crop');
-    }
-    if (want.has('scratches') && cv) {
-      const next = temp('.v');
-      steps.scratches = await repairScratches(cv, current, next, progress('scratches'));
-      current = next;
-      finish('scratches');
+      if (r.scratches) steps.scratches = r.scratches;
+      finish(step);
     }
     if (want.has('fade')) {
       const p = fadeParams(await imageStats(current));
