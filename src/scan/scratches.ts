@@ -336,6 +336,9 @@ function measure(a: Analysis, L: Int32Array, hat: Uint8Array, tex: Uint8Array, n
   }
   const cw = new Float64Array(n);
   const cs = new Float64Array(n);
+  // pixels on the component's border (a 4-neighbour outside it): about twice a thin band's length, bent or not
+  const border = new Float64Array(n);
+  const rows = L.length / a.cols;
   const lo = new Float64Array(n).fill(Infinity);
   const hi = new Float64Array(n).fill(-Infinity);
   for (let i = 0; i < L.length; i++) {
@@ -344,6 +347,17 @@ function measure(a: Analysis, L: Int32Array, hat: Uint8Array, tex: Uint8Array, n
     const c = comps[l];
     const x = i % a.cols;
     const y = (i - x) / a.cols;
+    if (
+      x === 0 ||
+      y === 0 ||
+      x === a.cols - 1 ||
+      y === rows - 1 ||
+      L[i - 1] !== l ||
+      L[i + 1] !== l ||
+      L[i - a.cols] !== l ||
+      L[i + a.cols] !== l
+    )
+      border[l]++;
     const t = (x - c.cx) * c.ux + (y - c.cy) * c.uy;
     if (t < lo[l]) lo[l] = t;
     if (t > hi[l]) hi[l] = t;
@@ -361,7 +375,8 @@ function measure(a: Analysis, L: Int32Array, hat: Uint8Array, tex: Uint8Array, n
     const mid = (hi[l] + lo[l]) / 2;
     c.cx += mid * c.ux;
     c.cy += mid * c.uy;
-    c.width = c.area / c.length;
+    // a curved scratch spans less than its length along its axis: the border tells the length too
+    c.width = c.area / Math.max(c.length, border[l] / 2);
     c.chroma = cs[l] / Math.max(1e-9, cw[l]);
   }
   return comps;
