@@ -12,10 +12,9 @@ import { loadCv } from './cv.js';
 import { cvStepsInWorker } from './cv-steps.js';
 import { enhanceSmallFaces, type FacesReport } from './faces.js';
 import { applyFade, FADE_CLIP, type FadeParams, fadeLuts, fadeParams } from './fade.js';
-import { outputSize, type Quad } from './geometry.js';
+import type { Quad } from './geometry.js';
 import { detectPrint } from './quad.js';
-import { repairScratches, type ScratchReport } from './scratches.js';
-import { warpPrint } from './warp.js';
+import type { ScratchReport } from './scratches.js';
 
 /**
  * `pinhole scan`: a photographed old print, flattened and restored. Steps, each optional and in this order:

@@ -143,7 +143,7 @@ export function ScanCorners({ photo, onQueued }: { photo: Photo; onQueued: () =>
   return (
     <div class="scan-edit" data-testid="scan-edit">
       <div class="scan-edit-image">
-        <img src={`/api/photos/${photo.id}/file`} alt="Original" />
+        <img class="scan-edit-original" src={`/api/photos/${photo.id}/file`} alt="Original" />
         <QuadEditor quad={quad} aspect={(photo.width ?? 4) / (photo.height ?? 3)} onChange={setQuad} />
       </div>
       <button type="button" disabled={busy} onClick={rerun} data-testid="scan-rerun">
