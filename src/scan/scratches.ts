@@ -9,7 +9,9 @@ import { type CV, withMats } from './cv.js';
  * average, stands out well above the picture's local contrast and adds no colour of its own (dust, hair and scratches
  * into the paper base are grey: the pixel is the picture partly covered by a grey layer). A scratch is interrupted
  * where it crosses picture of its own brightness, so candidate pieces that continue one another (nearest ends close,
- * same direction) are linked, and a chain is a scratch when it is long. A speck is a small component of the plain
+ * same direction) are linked, and a chain is a scratch when it is long. Where a scratch crosses a thin structure of the
+picture the two make one piece: only the pixels along the scratch's smooth path stay (`offPath`), and what leaves it
+stays only when it is a grey, thin, long line of its own (a second scratch). A speck is a small component of the plain
  * top-hat that stands out even more against its surroundings. The mask grows by one pixel into the fringe where that
  * still stands out, OpenCV's inpainting (Telea) fills it, and only masked pixels change: the rest of the photo is left
  * exactly as it was. Work goes tile by tile with an overlap.
@@ -32,8 +34,8 @@ export interface ScratchParams {
   fringe: number;
   fringeThreshold: number;
   inpaintRadius: number;
-  /** A defect has no colour of its own (paper base, dust, hair): the largest mean channel spread (max − min) of the
-   * grey layer that best explains its core pixels (within 70 % of its strongest response). */
+  /** A defect has no colour of its own (paper base, dust, hair): the largest median, over its core pixels (within 70 %
+   * of its strongest response), of the channel spread (max − min) of the grey layer that best explains each. */
   maxChroma: number;
   /** A speck (or scratch) must stand out this many times more than the texture around it (the local contrast of the
    * picture with specks median-filtered away): dust on a smooth sky, not a highlight in hair. */
@@ -69,9 +71,9 @@ export function scratchParams(width: number, height: number): ScratchParams {
     // a 1–3 px scratch with its anti-aliased edges and the top-hat's spread is up to ~5 px across on average
     maxWidth: Math.max(6, Math.round(0.002 * s)),
     fringe: 1,
-    fringeThreshold: 20,
+    fringeThreshold: 45,
     inpaintRadius: 3,
-    maxChroma: 8,
+    maxChroma: 4,
     speckRatio: 4,
     scratchRatio: 4,
   };
@@ -245,7 +247,34 @@ function damageMask(
           if (inCore(centroids.doubleAt(i, 0), centroids.doubleAt(i, 1))) report.specks++;
         }
       const L = labels.data32S;
-      for (let i = 0; i < L.length; i++) if (keepLabel[L[i]]) m[i] = 255;
+      if (kind === 'scratch') {
+        const off = offPath(comps, L, hat.data, grey.cols, keepLabel, p.maxWidth / 2 + 0.5);
+        // what left the path may be a second scratch crossing the first: it stays when it is one on its own
+        if (off.length) {
+          const rest = keep(new cv.Mat(grey.rows, grey.cols, cv.CV_8U, new cv.Scalar(0)));
+          // only grey-layer pixels: the picture a crossing picked up has colour of its own
+          for (const i of off) if (layerColour(ctx.rgb, ctx.bg, i) <= 3 * p.maxChroma) rest.data[i] = 255;
+          const rl = keep(new cv.Mat());
+          const rs = keep(new cv.Mat());
+          const rc = keep(new cv.Mat());
+          const rn = cv.connectedComponentsWithStats(rest, rl, rs, rc, 8, cv.CV_32S);
+          const pieces = measure(ctx, rl.data32S, hat.data, t8, rn);
+          const back = pieces.map(
+            (c, i) =>
+              i > 0 &&
+              c.length >= p.lineLength &&
+              c.width <= p.maxWidth &&
+              c.peak >= p.scratchRatio * c.texture &&
+              c.chroma <= p.maxChroma,
+          );
+          const R = rl.data32S;
+          const backLabel = Uint8Array.from(back, (b) => (b ? 1 : 0));
+          // its own outliers go (one level: what leaves a crossing's second line is picture)
+          offPath(pieces, R, hat.data, grey.cols, backLabel, p.maxWidth / 2 + 0.5);
+          for (const i of off) if (R[i] > 0 && back[R[i]]) m[i] = 255;
+        }
+      }
+      for (let i = 0; i < L.length; i++) if (L[i] > 0 && keepLabel[L[i]]) m[i] = 255;
     }
   }
   // The anti-aliased fringe is damage too, but only where it still stands out: grow the mask by one pixel at a time
@@ -259,6 +288,96 @@ function damageMask(
     for (let i = 0; i < g.length; i++) if (g[i] && !m[i] && hm[i] >= p.fringeThreshold) m[i] = 255;
   }
   return mask;
+}
+
+/**
+ * Where a scratch crosses a thin structure of the picture (an edge, a seam), the two join into one component. A
+ * scratch is a smooth path: along its axis, in windows of WINDOW pixels, a straight-line fit of each pixel's offset
+ * across the axis (hat-weighted, refitted once without the outliers) leaves the scratch's pixels within `tol` and the
+ * picture's beyond it. Those are taken out of the component (their label set to 0 in `L`).
+ */
+function offPath(
+  comps: Component[],
+  L: Int32Array,
+  hat: Uint8Array,
+  cols: number,
+  keepLabel: Uint8Array,
+  tol: number,
+): number[] {
+  const off: number[] = [];
+  const WINDOW = 8;
+  const pixels = new Map<number, number[]>();
+  for (let i = 0; i < L.length; i++) {
+    const l = L[i];
+    if (!keepLabel[l]) continue;
+    const list = pixels.get(l);
+    if (list) list.push(i);
+    else pixels.set(l, [i]);
+  }
+  for (const [l, list] of pixels) {
+    const c = comps[l];
+    const n = list.length;
+    const t = new Float64Array(n);
+    const s = new Float64Array(n);
+    let tMin = Infinity;
+    for (let k = 0; k < n; k++) {
+      const x = list[k] % cols;
+      const y = (list[k] - x) / cols;
+      t[k] = (x - c.cx) * c.ux + (y - c.cy) * c.uy;
+      s[k] = -(x - c.cx) * c.uy + (y - c.cy) * c.ux;
+      if (t[k] < tMin) tMin = t[k];
+    }
+    const bin = (k: number) => Math.floor((t[k] - tMin) / WINDOW);
+    const bins = bin(t.reduce((a, v, k) => (v > t[a] ? k : a), 0)) + 1;
+    const use = new Uint8Array(n).fill(1);
+    let fit = new Float64Array(bins * 2);
+    for (let pass = 0; pass < 2; pass++) {
+      // sums per bin; each fit uses its bin and both neighbours (a 3-window span bends little)
+      const S = new Float64Array(bins * 5);
+      for (let k = 0; k < n; k++) {
+        if (!use[k]) continue;
+        const w = hat[list[k]] + 1;
+        const b = bin(k) * 5;
+        S[b] += w;
+        S[b + 1] += w * t[k];
+        S[b + 2] += w * s[k];
+        S[b + 3] += w * t[k] * t[k];
+        S[b + 4] += w * t[k] * s[k];
+      }
+      fit = new Float64Array(bins * 2);
+      for (let b = 0; b < bins; b++) {
+        let w = 0,
+          st = 0,
+          ss = 0,
+          stt = 0,
+          sts = 0;
+        for (let d = Math.max(0, b - 1); d <= Math.min(bins - 1, b + 1); d++) {
+          w += S[d * 5];
+          st += S[d * 5 + 1];
+          ss += S[d * 5 + 2];
+          stt += S[d * 5 + 3];
+          sts += S[d * 5 + 4];
+        }
+        if (w === 0) continue;
+        const mt = st / w;
+        const ms = ss / w;
+        const vt = stt / w - mt * mt;
+        const slope = vt > 1e-6 ? (sts / w - mt * ms) / vt : 0;
+        fit[b * 2] = ms - slope * mt;
+        fit[b * 2 + 1] = slope;
+      }
+      for (let k = 0; k < n; k++) {
+        const b = bin(k);
+        use[k] = Math.abs(s[k] - (fit[b * 2] + fit[b * 2 + 1] * t[k])) <= tol ? 1 : 0;
+      }
+    }
+    for (let k = 0; k < n; k++)
+      if (!use[k]) {
+        L[list[k]] = 0;
+        off.push(list[k]);
+      }
+  }
+  return off;
 }
 
 interface Analysis {
@@ -334,8 +453,11 @@ function measure(a: Analysis, L: Int32Array, hat: Uint8Array, tex: Uint8Array, n
       width: 0,
     });
   }
+  // the defect's colour: the median over its core of each pixel's layer colour (an edge of the picture under a
+  // scratch misleads the background estimate at a few pixels; the median keeps to the rest)
+  const BINS = 64;
+  const hist = new Uint32Array(n * BINS);
   const cw = new Float64Array(n);
-  const cs = new Float64Array(n);
   // pixels on the component's border (a 4-neighbour outside it): about twice a thin band's length, bent or not
   const border = new Float64Array(n);
   const rows = L.length / a.cols;
@@ -363,9 +485,8 @@ function measure(a: Analysis, L: Int32Array, hat: Uint8Array, tex: Uint8Array, n
     if (t > hi[l]) hi[l] = t;
     // the core (the fringe is mostly picture): pixels within 30 % of the strongest response
     if (hat[i] < 0.7 * peak[l]) continue;
-    const w = hat[i];
-    cw[l] += w;
-    cs[l] += w * layerColour(a.rgb, a.bg, i);
+    cw[l]++;
+    hist[l * BINS + Math.min(BINS - 1, Math.floor(layerColour(a.rgb, a.bg, i) / 2))]++;
   }
   for (let l = 1; l < n; l++) {
     const c = comps[l];
@@ -377,7 +498,9 @@ function measure(a: Analysis, L: Int32Array, hat: Uint8Array, tex: Uint8Array, n
     c.cy += mid * c.uy;
     // a curved scratch spans less than its length along its axis: the border tells the length too
     c.width = c.area / Math.max(c.length, border[l] / 2);
-    c.chroma = cs[l] / Math.max(1e-9, cw[l]);
+    let b = 0;
+    for (let seen = hist[l * BINS]; b < BINS - 1 && seen < cw[l] / 2; seen += hist[l * BINS + b]) b++;
+    c.chroma = 2 * b + 1;
   }
   return comps;
 }
