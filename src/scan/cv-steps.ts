@@ -51,6 +51,8 @@ export interface CvStepsOutput {
 
 type Progress = { step: 'crop' | 'scratches'; f: number };
 
+const YOUNG_MB = 4;
+
 /** Runs the OpenCV steps here (the worker's side, or in-process when asked). */
 export async function cvSteps(o: CvStepsInput, onProgress: (p: Progress) => void): Promise<CvStepsOutput> {
   const cv = await loadCv();
@@ -110,7 +112,9 @@ export function cvStepsInWorker(
   signal?: AbortSignal,
 ): Promise<CvStepsOutput> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(workerEntry(), { workerData: o });
+    // A small young generation: the print finder's and the scratch repair's short-lived arrays are collected every
+    // few MB instead of growing the worker's heap by ~25 MB first (12 MP scan: see test/scan/memory.test.ts).
+    const w = new Worker(workerEntry(), { workerData: o, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } });
     let result: CvStepsOutput | undefined;
     let failure: Error | undefined;
     const abort = () => {

@@ -98,7 +98,9 @@ export class LiveOutline {
 
   private ensureChild(): ChildProcess {
     if (this.child?.connected) return this.child;
-    const cmd = prioritized(process.execPath, [outlineEntry()], 'jobs');
+    // a 1 MB semi-space: the print finder's short-lived arrays are collected early instead of growing the child's
+    // heap by ~20 MB (it lives beside the daemon while scan mode is open)
+    const cmd = prioritized(process.execPath, ['--max-semi-space-size=1', outlineEntry()], 'jobs');
     const env = childEnv(process.env, { MALLOC_ARENA_MAX: '2', VIPS_CONCURRENCY: '1' });
     const child = spawn(cmd.command, cmd.args, {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -54,78 +54,88 @@ export function detectPrint(
     cv.cvtColor(src, grey, cv.COLOR_RGB2GRAY);
     const blur = keep(new cv.Mat());
     cv.GaussianBlur(grey, blur, new cv.Size(5, 5), 0);
-    const grad = gradients(cv, keep, src);
+    const grad = gradients(cv, src);
 
-    const masks: { name: string; mat: InstanceType<CV['Mat']> }[] = [];
+    // Each mask is searched for outlines as soon as it is made and deleted then: OpenCV's heap keeps the pages its
+    // largest moment touched, so masks that never live together keep the print finder's peak small. Candidates keep
+    // the order of one list per source (line quads first, then the masks in the order below) for the sort's ties.
+    const lineCandidates: PrintDetection[] = [];
+    const maskCandidates: PrintDetection[] = [];
+    const fromLines = (edges: InstanceType<CV['Mat']>) => {
+      for (const q of houghQuads(cv, edges, W, H)) {
+        const d = judge(q, grad, W, H, 'lines');
+        if (d) lineCandidates.push(d);
+      }
+    };
+    const fromMask = (name: string, mat: InstanceType<CV['Mat']>) => {
+      withMats((own) => {
+        const contours = own(new cv.MatVector());
+        const hier = own(new cv.Mat());
+        cv.findContours(mat, contours, hier, cv.RETR_LIST, cv.CHAIN_APPROX_SIMPLE);
+        for (let i = 0; i < contours.size(); i++) {
+          const c = contours.get(i);
+          try {
+            if (cv.contourArea(c) < MIN_AREA * W * H) continue;
+            for (const q of quadsOf(cv, c)) {
+              const d = judge(q, grad, W, H, name);
+              if (d) maskCandidates.push(d);
+            }
+          } finally {
+            c.delete();
+          }
+        }
+      });
+    };
+    const square3 = keep(cv.getStructuringElement(cv.MORPH_RECT, new cv.Size(3, 3)));
     // Edges, thresholds from the median brightness, closed so the print's outline is one contour.
     const med = median(blur.data);
-    const rawEdges: InstanceType<CV['Mat']>[] = [];
-    for (const k of [0.66, 0.33]) {
-      const edges = keep(new cv.Mat());
-      cv.Canny(blur, edges, Math.max(5, k * med), Math.max(15, 2 * k * med));
-      rawEdges.push(edges);
-      const d = keep(new cv.Mat());
-      const kernel = keep(cv.getStructuringElement(cv.MORPH_RECT, new cv.Size(3, 3)));
-      cv.dilate(edges, d, kernel);
-      masks.push({ name: `canny${k}`, mat: d });
-    }
+    for (const k of [0.66, 0.33])
+      withMats((own) => {
+        const edges = own(new cv.Mat());
+        cv.Canny(blur, edges, Math.max(5, k * med), Math.max(15, 2 * k * med));
+        if (k === 0.33) fromLines(edges);
+        const d = own(new cv.Mat());
+        cv.dilate(edges, d, square3);
+        fromMask(`canny${k}`, d);
+      });
     // The same on a median-filtered copy: a fine-grained background (stone, carpet) breaks the print's outline into
     // texture edges, which the median removes while keeping the print's straight sides sharp.
-    const smooth = keep(new cv.Mat());
-    cv.medianBlur(grey, smooth, 2 * Math.round(0.005 * Math.min(W, H)) + 1);
-    const smoothEdges = keep(new cv.Mat());
-    cv.Canny(smooth, smoothEdges, Math.max(5, 0.33 * med), Math.max(15, 0.66 * med));
-    {
-      const d = keep(new cv.Mat());
-      cv.dilate(smoothEdges, d, keep(cv.getStructuringElement(cv.MORPH_RECT, new cv.Size(3, 3))));
-      masks.push({ name: 'canny-median', mat: d });
-    }
+    withMats((own) => {
+      const smooth = own(new cv.Mat());
+      cv.medianBlur(grey, smooth, 2 * Math.round(0.005 * Math.min(W, H)) + 1);
+      const smoothEdges = own(new cv.Mat());
+      cv.Canny(smooth, smoothEdges, Math.max(5, 0.33 * med), Math.max(15, 0.66 * med));
+      fromLines(smoothEdges);
+      const d = own(new cv.Mat());
+      cv.dilate(smoothEdges, d, square3);
+      fromMask('canny-median', d);
+    });
     // Brightness and saturation, split by Otsu, each way round.
-    const hsv = keep(new cv.Mat());
-    cv.cvtColor(src, hsv, cv.COLOR_RGB2HSV);
-    const planes = keep(new cv.MatVector());
-    cv.split(hsv, planes);
-    const sat = keep(planes.get(1));
     const satBlur = keep(new cv.Mat());
-    cv.GaussianBlur(sat, satBlur, new cv.Size(5, 5), 0);
+    withMats((own) => {
+      const hsv = own(new cv.Mat());
+      cv.cvtColor(src, hsv, cv.COLOR_RGB2HSV);
+      const planes = own(new cv.MatVector());
+      cv.split(hsv, planes);
+      const sat = own(planes.get(1));
+      cv.GaussianBlur(sat, satBlur, new cv.Size(5, 5), 0);
+    });
     const open = keep(cv.getStructuringElement(cv.MORPH_RECT, new cv.Size(7, 7)));
     for (const [name, m] of [
       ['grey', blur],
       ['sat', satBlur],
     ] as const) {
-      for (const inv of [false, true]) {
-        const t = keep(new cv.Mat());
-        cv.threshold(m, t, 0, 255, (inv ? cv.THRESH_BINARY_INV : cv.THRESH_BINARY) + cv.THRESH_OTSU);
-        const o = keep(new cv.Mat());
-        cv.morphologyEx(t, o, cv.MORPH_OPEN, open);
-        cv.morphologyEx(o, o, cv.MORPH_CLOSE, open);
-        masks.push({ name: `${name}${inv ? '-inv' : ''}`, mat: o });
-      }
+      for (const inv of [false, true])
+        withMats((own) => {
+          const t = own(new cv.Mat());
+          cv.threshold(m, t, 0, 255, (inv ? cv.THRESH_BINARY_INV : cv.THRESH_BINARY) + cv.THRESH_OTSU);
+          const o = own(new cv.Mat());
+          cv.morphologyEx(t, o, cv.MORPH_OPEN, open);
+          cv.morphologyEx(o, o, cv.MORPH_CLOSE, open);
+          fromMask(`${name}${inv ? '-inv' : ''}`, o);
+        });
     }
-
-    const candidates: PrintDetection[] = [];
-    for (const e of [rawEdges[1], smoothEdges])
-      for (const q of houghQuads(cv, keep, e, W, H)) {
-        const d = judge(q, grad, W, H, 'lines');
-        if (d) candidates.push(d);
-      }
-    for (const { name, mat } of masks) {
-      const contours = keep(new cv.MatVector());
-      const hier = keep(new cv.Mat());
-      cv.findContours(mat, contours, hier, cv.RETR_LIST, cv.CHAIN_APPROX_SIMPLE);
-      for (let i = 0; i < contours.size(); i++) {
-        const c = contours.get(i);
-        try {
-          if (cv.contourArea(c) < MIN_AREA * W * H) continue;
-          for (const q of quadsOf(cv, c)) {
-            const d = judge(q, grad, W, H, name);
-            if (d) candidates.push(d);
-          }
-        } finally {
-          c.delete();
-        }
-      }
-    }
+    const candidates = [...lineCandidates, ...maskCandidates];
     if (debug) {
       debug.candidates = candidates;
       if (debug.truth) {
@@ -198,19 +208,18 @@ interface Line {
  * Collinear segments are merged into lines, and every two roughly parallel pairs of lines that cross each other
  * steeply enough make a candidate.
  */
-function houghQuads(
-  cv: CV,
-  keep: <M extends { delete(): void }>(m: M) => M,
-  edges: InstanceType<CV['Mat']>,
-  W: number,
-  H: number,
-): Quad[] {
+function houghQuads(cv: CV, edges: InstanceType<CV['Mat']>, W: number, H: number): Quad[] {
   const minSide = Math.min(W, H);
-  const segs = keep(new cv.Mat());
-  cv.HoughLinesP(edges, segs, 1, Math.PI / 180, 40, Math.round(0.1 * minSide), Math.round(0.015 * minSide));
+  const segs = new cv.Mat();
+  let d: Int32Array;
+  try {
+    cv.HoughLinesP(edges, segs, 1, Math.PI / 180, 40, Math.round(0.1 * minSide), Math.round(0.015 * minSide));
+    d = Int32Array.from(segs.data32S);
+  } finally {
+    segs.delete();
+  }
   const lines: Line[] = [];
-  const d = segs.data32S;
-  for (let i = 0; i < segs.rows; i++) {
+  for (let i = 0; i < d.length / 4; i++) {
     const [x1, y1, x2, y2] = [d[4 * i], d[4 * i + 1], d[4 * i + 2], d[4 * i + 3]];
     const len = Math.hypot(x2 - x1, y2 - y1);
     let theta = Math.atan2(x2 - x1, -(y2 - y1)); // normal of the segment
@@ -314,38 +323,46 @@ interface Grad {
  * Colour gradient: per pixel, the Sobel gradient of whichever of R, G, B changes most. A white border on a cream
  * wall is a faint step in brightness but a clear one in blue.
  */
-function gradients(cv: CV, keep: <M extends { delete(): void }>(m: M) => M, src: InstanceType<CV['Mat']>): Grad {
-  const blurred = keep(new cv.Mat());
-  cv.GaussianBlur(src, blurred, new cv.Size(5, 5), 0);
-  const planes = keep(new cv.MatVector());
-  cv.split(blurred, planes);
+function gradients(cv: CV, src: InstanceType<CV['Mat']>): Grad {
   let gx: Float32Array | undefined;
   let gy: Float32Array | undefined;
   let mag: Float32Array | undefined;
-  for (let c = 0; c < 3; c++) {
-    const plane = keep(planes.get(c));
-    const gxm = keep(new cv.Mat());
-    const gym = keep(new cv.Mat());
-    cv.Sobel(plane, gxm, cv.CV_32F, 1, 0, 3);
-    cv.Sobel(plane, gym, cv.CV_32F, 0, 1, 3);
-    const x = gxm.data32F;
-    const y = gym.data32F;
-    if (!gx || !gy || !mag) {
-      gx = Float32Array.from(x);
-      gy = Float32Array.from(y);
-      mag = new Float32Array(x.length);
-      for (let i = 0; i < x.length; i++) mag[i] = Math.hypot(x[i], y[i]);
-      continue;
+  // one channel's Sobel images at a time in OpenCV's heap: its pages stay touched at their peak
+  withMats((keep) => {
+    const planes = keep(new cv.MatVector());
+    const blurred = new cv.Mat();
+    try {
+      cv.GaussianBlur(src, blurred, new cv.Size(5, 5), 0);
+      cv.split(blurred, planes);
+    } finally {
+      blurred.delete();
     }
-    for (let i = 0; i < x.length; i++) {
-      const m = Math.hypot(x[i], y[i]);
-      if (m > mag[i]) {
-        mag[i] = m;
-        gx[i] = x[i];
-        gy[i] = y[i];
-      }
-    }
-  }
+    for (let c = 0; c < 3; c++)
+      withMats((own) => {
+        const plane = own(planes.get(c));
+        const gxm = own(new cv.Mat());
+        const gym = own(new cv.Mat());
+        cv.Sobel(plane, gxm, cv.CV_32F, 1, 0, 3);
+        cv.Sobel(plane, gym, cv.CV_32F, 0, 1, 3);
+        const x = gxm.data32F;
+        const y = gym.data32F;
+        if (!gx || !gy || !mag) {
+          gx = Float32Array.from(x);
+          gy = Float32Array.from(y);
+          mag = new Float32Array(x.length);
+          for (let i = 0; i < x.length; i++) mag[i] = Math.hypot(x[i], y[i]);
+          return;
+        }
+        for (let i = 0; i < x.length; i++) {
+          const m = Math.hypot(x[i], y[i]);
+          if (m > mag[i]) {
+            mag[i] = m;
+            gx[i] = x[i];
+            gy[i] = y[i];
+          }
+        }
+      });
+  });
   const sorted = Float32Array.from(mag as Float32Array).sort();
   // An edge: stronger than most of the photo, but a busy photo must not raise the bar past a print's edge.
   const strong = Math.max(24, Math.min(60, sorted[Math.floor(0.75 * sorted.length)]));
