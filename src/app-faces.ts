@@ -3,6 +3,7 @@ import { decodeForAnalysis } from './analysis/analyzer.js';
 import type { AnalysisComponent } from './analysis/component.js';
 import type { App } from './app.js';
 import { nightDeps } from './app-night.js';
+import { scanDeps } from './app-scan.js';
 import { alternateRecipe } from './capture/alternates.js';
 import type { BurstResult, FrameFindings } from './capture/best-shot.js';
 import { handRaisedOrNobody, startLivePoses } from './capture/gesture-shutter.js';
@@ -118,6 +119,11 @@ export function modesFactory(app: App, bus: EventBus): ComponentFactory {
           },
         },
         night: nightDeps(app),
+        scan: scanDeps(app),
+        outline: {
+          latestFrame: () => app.lifecycle.get<ReturnType<App['camera']>>('camera')?.frames.latest()?.data,
+          emit: (e) => bus.emit('scan.outline', e),
+        },
         capture: async (source, record) => {
           const r = await app.capture(source);
           await app

@@ -252,6 +252,7 @@ export class App {
       gestureShutter: () => this.modes().arm('gesture-shutter', 'button'),
       bestShot: () => this.modes().takeBestShot('button'),
       nightBurst: () => this.modes().takeNight('button'),
+      scan: () => this.modes().takeScan('button'),
     };
   }
 

@@ -32,6 +32,18 @@ export function modesWebService(app: App, bus: EventBus, toWeb: (p: StorePhoto) 
       r.done.catch(() => {}); // logged by night mode; the photo event tells the UI
       return { jobId: r.jobId, frames: r.frames, burstMs: r.burstMs };
     },
+    scan: async (corners) => {
+      const r = await app.modes().takeScan('web', corners);
+      r.done.catch(() => {}); // logged by scan mode; the variant event tells the UI
+      return { photo: toWeb(app.camera().gallery.get(r.photoId)), jobId: r.jobId };
+    },
+    scanOutline: async (on) => ({ ...(on ? app.modes().outline.watch() : app.modes().outline.unwatch()) }),
+    rescan: async (id, corners) => {
+      app.camera().gallery.get(id); // 404 for an unknown photo
+      const r = await app.modes().rescan(id, corners);
+      r.done.catch(() => {});
+      return { jobId: r.jobId };
+    },
     promote: async (id, name) => {
       const gallery = app.camera().gallery;
       const r = await promoteAlternate(gallery, id, name);

@@ -278,6 +278,7 @@ export function createWebServices(
           bus.on('photo.captured', (p) => send({ type: 'capture', data: { phase: 'done', photoId: p.id } })),
           bus.on('look.selected', (l) => send({ type: 'status', data: l })),
           bus.on('capture.mode', (m) => send({ type: 'mode', data: m })),
+          bus.on('scan.outline', (o) => send({ type: 'scan', data: o })),
           bus.on('people.changed', (c) => send({ type: 'people', data: c })),
           bus.on('sync.changed', (c) => send({ type: 'sync', data: c })),
           bus.on('mqtt.state', (m) => send({ type: 'status', data: { mqtt: m } })),

@@ -1,11 +1,14 @@
 import type { Component, ControlHandler } from '../component.js';
 import type { PinholeConfig } from '../config/schema.js';
 import type { EventBus } from '../events.js';
+import { parseCorners } from '../scan/corners-input.js';
+import { LiveOutline, type LiveOutlineDeps } from '../scan/live-outline.js';
 import { UnavailableError, ValidationError } from '../util/errors.js';
 import { BestShot, type BestShotDeps, type BestShotMeta } from './best-shot.js';
 import { GestureShutter, type GestureShutterDeps } from './gesture-shutter.js';
 import { ARMED_MODES, type ArmedModeName, CaptureModes, type ModeRecord, type ModeState } from './modes.js';
 import { NightShot, type NightShotDeps, type NightShotStarted } from './night-shot.js';
+import { ScanShot, type ScanShotDeps, type ScanStarted } from './scan-shot.js';
 import { SmileShutter, type SmileShutterDeps } from './smile-shutter.js';
 
 export interface ModesComponentDeps {
@@ -15,6 +18,8 @@ export interface ModesComponentDeps {
   gesture: Omit<GestureShutterDeps, 'config'>;
   bestShot: Omit<BestShotDeps, 'config'>;
   night: Omit<NightShotDeps, 'config'>;
+  scan: ScanShotDeps;
+  outline: LiveOutlineDeps;
   /** One photo through the normal capture path (look, faces, filters, People); `record` goes into its sidecar. */
   capture: (source: string, record: ModeRecord) => Promise<{ id: string }>;
   /** Why a mode cannot run now (a model missing, face detection off), checked before arming. */
@@ -32,6 +37,9 @@ export class ModesComponent implements Component {
   readonly modes: CaptureModes;
   readonly bestShot: BestShot;
   readonly night: NightShot;
+  readonly scan: ScanShot;
+  /** The viewfinder's print outline while scan mode is selected. */
+  readonly outline: LiveOutline;
   private cfg: PinholeConfig;
 
   constructor(private readonly deps: ModesComponentDeps) {
@@ -46,12 +54,15 @@ export class ModesComponent implements Component {
     });
     this.bestShot = new BestShot({ ...deps.bestShot, config: () => this.cfg.camera.capture.bestShot });
     this.night = new NightShot({ ...deps.night, config: () => this.cfg.camera.capture.night });
+    this.scan = new ScanShot(deps.scan);
+    this.outline = new LiveOutline(deps.outline);
   }
 
   async start(): Promise<void> {}
 
   async stop(): Promise<void> {
     this.modes.stop();
+    this.outline.unwatch();
   }
 
   async reconfigure(next: PinholeConfig): Promise<'applied'> {
@@ -86,6 +97,19 @@ export class ModesComponent implements Component {
     return this.night.take(source);
   }
 
+  /**
+   * Scan mode: takes a photo now and queues its restoration as a filter job (the `scan` variant); `corners` (fractions
+   * of the image, clockwise from top-left) are the owner's outline of the print, otherwise it is detected.
+   */
+  async takeScan(source: string, corners?: unknown): Promise<ScanStarted> {
+    return this.scan.take(source, corners === undefined || corners === null ? undefined : parseCorners(corners));
+  }
+
+  /** The restoration of a stored photo again, e.g. with corners dragged in the viewer. */
+  async rescan(photoId: string, corners?: unknown): Promise<ScanStarted> {
+    return this.scan.restore(photoId, corners === undefined || corners === null ? undefined : parseCorners(corners));
+  }
+
   /** True while a mode watches, a best shot runs or a night burst is taken: background work (People) waits. */
   get active(): boolean {
     return this.modes.status().state !== 'idle' || this.bestShot.busy || this.night.busy;
@@ -115,6 +139,16 @@ export class ModesComponent implements Component {
         const photo = await r.done;
         return { id: photo.id, jobId: r.jobId, night: photo.night };
       },
+      // waits for the restored variant; `wait: false` returns once the photo is taken
+      scan: async (p) => {
+        const r = await this.takeScan(src(p), p.corners);
+        if (p.wait === false) {
+          r.done.catch(() => {});
+          return { id: r.photoId, jobId: r.jobId };
+        }
+        return { id: r.photoId, jobId: r.jobId, scan: await r.done };
+      },
+      'scan.outline': async (p) => (p.on === false ? this.outline.unwatch() : this.outline.watch()),
       'mode.disarm': async () => this.disarm(),
       'mode.status': async () => this.status(),
     };

@@ -22,6 +22,7 @@ import {
   statusCommand as peopleStatus,
 } from './commands/people.js';
 import { command as run } from './commands/run.js';
+import { command as scan } from './commands/scan.js';
 import { command as simFault } from './commands/sim-fault.js';
 import { command as simPress } from './commands/sim-press.js';
 import { command as status } from './commands/status.js';
@@ -48,6 +49,7 @@ export const commands: CliCommand[] = [
   benchFaces,
   filter,
   night,
+  scan,
   passwd,
   mode,
   peopleStatus,

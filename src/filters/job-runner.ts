@@ -1,4 +1,6 @@
 import { type NightResult, runNight } from '../night/night.js';
+import type { Quad } from '../scan/geometry.js';
+import { runScan, type ScanResult, type ScanStep } from '../scan/scan.js';
 import type { PipelineDeps } from './pipeline.js';
 import { runPipeline } from './pipeline.js';
 import type { ParamValue } from './types.js';
@@ -14,6 +16,15 @@ export interface NightJobSpec {
 }
 
 /**
+ * A scan restoration of a stored photo (src/scan) as a job: the steps to run and, when the owner dragged them, the
+ * print's corners in the photo's pixels (clockwise from top-left); without them the print is looked for.
+ */
+export interface ScanJobSpec {
+  steps: ScanStep[];
+  corners?: Quad;
+}
+
+/**
  * One filter job as a runner sees it: a recipe (or filter) with params, from a source file to a temp JPEG; or, with
  * `night`, the merge of a burst to that JPEG (recipe is then only the job's label).
  */
@@ -26,6 +37,7 @@ export interface JobSpec {
   /** Where the JPEG result goes (written atomically); the queue moves it into the gallery. */
   output: string;
   night?: NightJobSpec;
+  scan?: ScanJobSpec;
 }
 
 export interface JobRunOptions {
@@ -42,6 +54,8 @@ export interface JobOutcome {
   pid: number;
   /** A night job's report: shifts, rejected tiles, fell back and why. */
   night?: NightResult;
+  /** A scan job's report: the corners used and every step's parameters. */
+  scan?: Omit<ScanResult, 'out'>;
 }
 
 /**
@@ -63,6 +77,7 @@ export class InProcessRunner implements JobRunner {
 
   async run(spec: JobSpec, opts: JobRunOptions): Promise<JobOutcome> {
     if (spec.night) return this.runNight(spec, spec.night, opts);
+    if (spec.scan) return this.runScan(spec, spec.scan, opts);
     const steps = this.deps.registry.resolve(spec.recipe, spec.params);
     let runMs = 0;
     const size = await runPipeline(this.deps, steps, spec.source, spec.output, {
@@ -95,6 +110,25 @@ export class InProcessRunner implements JobRunner {
       },
     });
     return { width: r.width, height: r.height, runMs, pid: process.pid, night: r };
+  }
+
+  private async runScan(spec: JobSpec, scan: ScanJobSpec, opts: JobRunOptions): Promise<JobOutcome> {
+    const t0 = performance.now();
+    const { out: _out, ...r } = await runScan({
+      input: spec.source,
+      out: spec.output,
+      steps: scan.steps,
+      corners: scan.corners,
+      workDir: this.deps.workDir,
+      models: this.deps.models,
+      faces: this.deps.faces,
+      tileSize: this.deps.limits.tileSize,
+      maxInputMegapixels: this.deps.limits.maxInputMegapixels,
+      maxOutputMegapixels: this.deps.limits.maxOutputMegapixels,
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+    });
+    return { width: r.width, height: r.height, runMs: performance.now() - t0, pid: process.pid, scan: r };
   }
 
   async close(): Promise<void> {

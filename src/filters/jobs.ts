@@ -65,7 +65,7 @@ export interface Job {
  */
 export interface JobTask {
   /** When the job starts: what the runner runs (it may still decide options, e.g. skip a missing model). */
-  prepare(signal: AbortSignal): Promise<Pick<JobSpec, 'source' | 'night'>>;
+  prepare(signal: AbortSignal): Promise<Pick<JobSpec, 'source' | 'night' | 'scan'>>;
   /** After the runner wrote `output` (a temp file the queue removes afterwards): stores the result. */
   import(output: string, outcome: JobOutcome, signal: AbortSignal): Promise<void>;
 }

@@ -69,6 +69,23 @@ export class RowReader implements ImageSize {
     return buf;
   }
 
+  /** The rectangle [x, x+w) × [y, y+h) as packed RGB bytes (one read per row: memory is the rectangle only). */
+  async readRegion(x: number, y: number, w: number, h: number, into?: Buffer): Promise<Buffer> {
+    const stride = this.width * CHANNELS;
+    const rowBytes = w * CHANNELS;
+    const buf = into ?? Buffer.allocUnsafe(h * rowBytes);
+    for (let r = 0; r < h; r++) {
+      const { bytesRead } = await this.fh.read(
+        buf,
+        r * rowBytes,
+        rowBytes,
+        V_HEADER_BYTES + (y + r) * stride + x * CHANNELS,
+      );
+      if (bytesRead !== rowBytes) throw new Error(`short read at row ${y + r}`);
+    }
+    return buf;
+  }
+
   async close(): Promise<void> {
     await this.fh.close();
   }

@@ -1,5 +1,5 @@
 import type { RequestHandler, Router } from 'express';
-import { NotFoundError } from '../util/errors.js';
+import { NotFoundError, ValidationError } from '../util/errors.js';
 import type { PhotoRecord } from './services.js';
 import * as v from './validate.js';
 
@@ -16,6 +16,15 @@ export interface WebModes {
   bestShot(): Promise<PhotoRecord>;
   /** Takes a night burst and queues its merge; resolves once the burst is taken (the photo comes later). */
   night(): Promise<{ jobId: string; frames: number; burstMs: number }>;
+  /**
+   * Scan mode: takes a photo and queues its restoration (the `scan` variant). `corners`: the owner's outline of the
+   * print as fractions of the image, or undefined to detect it. Throws ValidationError (400) for bad corners.
+   */
+  scan(corners: unknown): Promise<{ photo: PhotoRecord; jobId: string }>;
+  /** Scan mode selected (`on`) or left: the daemon outlines the print on preview frames meanwhile (`scan` events). */
+  scanOutline(on: boolean): Promise<Record<string, unknown>>;
+  /** The restoration of stored photo `id` again (corners dragged in the viewer). */
+  rescan(id: string, corners: unknown): Promise<{ jobId: string }>;
   /** Alternate `name` becomes the photo; the old photo an alternate. Throws NotFoundError. */
   promote(photoId: string, name: string): Promise<{ photo: PhotoRecord; removedVariants: string[] }>;
 }
@@ -31,7 +40,10 @@ export interface RouteKit {
 /**
  * `GET /api/modes`, `POST /api/modes/smile-shutter|gesture-shutter` (202: armed), `POST /api/modes/disarm`,
  * `POST /api/modes/best-shot` (201: the photo), `POST /api/modes/night-burst` (202: `{ night: { jobId, frames,
- * burstMs } }`, the merged photo arrives as a new photo when the job is done), `POST /api/photos/:id/alternates/:name/promote`.
+ * burstMs } }`, the merged photo arrives as a new photo when the job is done), `POST /api/modes/scan` (202: `{ scan: {
+ * photo, jobId } }`, the `scan` variant arrives when the job is done), `POST /api/photos/:id/scan` (202: `{ scan: { jobId
+ * } }`), `POST /api/modes/scan/outline` `{ on }` (the print's outline on the `scan` WebSocket event while on; a
+ * watch lasts 60 s unless renewed), `POST /api/photos/:id/alternates/:name/promote`.
  */
 export function mountModeRoutes(api: Router, modes: WebModes | undefined, { authed, json, h }: RouteKit): void {
   const need = (): WebModes => {
@@ -78,6 +90,33 @@ export function mountModeRoutes(api: Router, modes: WebModes | undefined, { auth
     json,
     h(async (_req, res) => {
       res.status(202).json({ night: await need().night() });
+    }),
+  );
+  api.post(
+    '/modes/scan',
+    authed,
+    json,
+    h(async (req, res) => {
+      res.status(202).json({ scan: await need().scan((req.body as { corners?: unknown } | undefined)?.corners) });
+    }),
+  );
+  api.post(
+    '/modes/scan/outline',
+    authed,
+    json,
+    h(async (req, res) => {
+      const on = (req.body as { on?: unknown } | undefined)?.on;
+      if (typeof on !== 'boolean') throw new ValidationError('on must be true (scan mode selected) or false (left)');
+      res.json({ outline: await need().scanOutline(on) });
+    }),
+  );
+  api.post(
+    '/photos/:id/scan',
+    authed,
+    json,
+    h(async (req, res) => {
+      const id = v.photoId(req.params.id);
+      res.status(202).json({ scan: await need().rescan(id, (req.body as { corners?: unknown } | undefined)?.corners) });
     }),
   );
   api.post(

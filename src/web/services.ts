@@ -148,7 +148,17 @@ export interface WebSystem {
 }
 
 /** Events pushed to WebSocket clients as `{ "type", "data" }`. */
-export type WebEventType = 'status' | 'faces' | 'capture' | 'job' | 'config' | 'camera' | 'mode' | 'people' | 'sync';
+export type WebEventType =
+  | 'status'
+  | 'faces'
+  | 'capture'
+  | 'job'
+  | 'config'
+  | 'camera'
+  | 'mode'
+  | 'people'
+  | 'sync'
+  | 'scan';
 
 export interface WebEvent {
   type: WebEventType;
@@ -158,7 +168,8 @@ export interface WebEvent {
 /**
  * `faces` data: `{ width, height, faces: [{ box: [x, y, w, h], score }] }` (src/vision's FacesEvent as is; `{ x, y,
  * w, h }` boxes are accepted too), in pixels of a preview frame of width×height. `capture`: `{ phase: 'started'|'done'|'failed', photoId?, error? }`. `job`: a JobRecord.
- * `config`: `{ errors: string[] }`. `camera`: CameraStatusInfo.
+ * `config`: `{ errors: string[] }`. `camera`: CameraStatusInfo. `scan`: `{ corners: [[x, y] ×4] | null, at, ms }`, the
+ * print's outline as fractions of the preview while scan mode is watched.
  */
 export interface WebEvents {
   subscribe(listener: (event: WebEvent) => void): () => void;

@@ -99,6 +99,19 @@ export class FakeModes implements WebModes {
     this.calls.push('night-burst');
     return { jobId: 'night-job', frames: 6, burstMs: 10 };
   }
+  // scan mode's own behaviour is tested against the daemon (test/e2e/scan-daemon.test.ts); this records the call
+  async scan(corners: unknown) {
+    this.calls.push(`scan ${JSON.stringify(corners ?? null)}`);
+    return { photo: await this.gallery.add(await makeJpeg(64, 48, 3, 'scan')), jobId: 'scan-job' };
+  }
+  async scanOutline(on: boolean) {
+    this.calls.push(`scan outline ${on}`);
+    return { watching: on };
+  }
+  async rescan(id: string, corners: unknown) {
+    this.calls.push(`rescan ${id} ${JSON.stringify(corners ?? null)}`);
+    return { jobId: 'scan-job' };
+  }
   async bestShot() {
     this.calls.push('best-shot');
     const p = await this.gallery.add(await makeJpeg(64, 48, 3, 'best'));

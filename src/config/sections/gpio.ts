@@ -13,6 +13,7 @@ export const ButtonActions = [
   'gesture-shutter',
   'best-shot',
   'night-burst',
+  'scan',
   'shutdown',
   'none',
 ] as const;

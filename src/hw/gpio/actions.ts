@@ -18,6 +18,7 @@ export interface ButtonActionHandlers {
   gestureShutter?(): Promise<unknown>;
   bestShot?(): Promise<unknown>;
   nightBurst?(): Promise<unknown>;
+  scan?(): Promise<unknown>;
 }
 
 const missing = (action: string) => () => Promise.reject(new Error(`the ${action} action is not available here`));
@@ -103,6 +104,9 @@ export function dispatchAction(action: ButtonAction, ctx: ActionContext, source:
       break;
     case 'night-burst':
       run = ctx.handlers.nightBurst?.bind(ctx.handlers) ?? missing(action);
+      break;
+    case 'scan':
+      run = ctx.handlers.scan?.bind(ctx.handlers) ?? missing(action);
       break;
     case 'shutdown':
       if (!ctx.allowPoweroff) {

@@ -3,6 +3,7 @@ import { api, type CatalogEntry, errorText, type Job, type Photo } from '../api'
 import { onWs } from '../ws';
 import { Alternates, isAlternate } from './alternates';
 import { CatalogOptions } from './catalog-options';
+import { ScanCorners } from './scan';
 
 /** Neighbours for swiping: the newest page around this photo. */
 async function neighbours(id: string): Promise<{ prev?: string; next?: string }> {
@@ -26,6 +27,7 @@ export function Viewer({ id }: { id: string }) {
   const [job, setJob] = useState<Job | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [editCorners, setEditCorners] = useState(false);
   const touchX = useRef<number | null>(null);
 
   const reload = () =>
@@ -182,8 +184,19 @@ export function Viewer({ id }: { id: string }) {
               Before/after
             </button>
           )}
+          {variants.some((v) => v.name === 'scan') && (
+            <button
+              type="button"
+              class={editCorners ? 'chip active' : 'chip'}
+              onClick={() => setEditCorners(!editCorners)}
+              data-testid="scan-corners"
+            >
+              Print corners
+            </button>
+          )}
         </div>
       )}
+      {photo && editCorners && <ScanCorners photo={photo} onQueued={() => setEditCorners(false)} />}
       <div class="actions">
         <a class="button" href={`${src(variant)}${variant === 'original' ? '?' : '&'}download=1`} download>
           Download

@@ -3,6 +3,7 @@ import { api, type CatalogEntry, errorText, type Photo } from '../api';
 import { onWs } from '../ws';
 import { CatalogOptions } from './catalog-options';
 import { ModeBanner, ModeBar, smileColour, useModeState } from './modes';
+import { QuadEditor, useScanMode } from './scan';
 
 /** Either shape is accepted: `{ x, y, w, h }` or the detector's `{ box: [x, y, w, h] }`. */
 interface Face {
@@ -47,6 +48,8 @@ export function Viewfinder() {
   const [cameraState, setCameraState] = useState<string | null>(null);
   const facesTimer = useRef<number>();
   const mode = useModeState();
+  const [scanOn, setScanOn] = useState(false);
+  const scan = useScanMode(scanOn);
   const smileThreshold = mode.mode === 'smile-shutter' ? mode.smiling?.threshold : undefined;
 
   useEffect(() => {
@@ -90,10 +93,13 @@ export function Viewfinder() {
     setCountdown(0);
     setCapturing(true);
     try {
-      for (let i = 0; i < burst; i++) {
-        const res = await api<{ photo: Photo }>('POST', '/api/capture', { ev, ...(recipe ? { recipe } : {}) });
-        setLast(res.photo);
-      }
+      // scan mode: one photo, its restoration follows as the photo's `scan` variant
+      if (scanOn) setLast(await scan.capture());
+      else
+        for (let i = 0; i < burst; i++) {
+          const res = await api<{ photo: Photo }>('POST', '/api/capture', { ev, ...(recipe ? { recipe } : {}) });
+          setLast(res.photo);
+        }
     } catch (e) {
       setError(errorText(e));
     } finally {
@@ -136,6 +142,9 @@ export function Viewfinder() {
             ))}
           </svg>
         )}
+        {scanOn && scan.quad && (
+          <QuadEditor quad={scan.quad} aspect={4 / 3} guess={scan.guess} onChange={scan.setDragged} />
+        )}
         {countdown > 0 && <div class="countdown">{countdown}</div>}
         {mode.state === 'countdown' && (
           <div class="countdown" data-testid="mode-countdown">
@@ -172,7 +181,30 @@ export function Viewfinder() {
             <CatalogOptions catalog={catalog} />
           </select>
         </label>
+        <label>
+          Scan
+          <input
+            type="checkbox"
+            checked={scanOn}
+            onChange={(e) => setScanOn(e.currentTarget.checked)}
+            data-testid="scan-mode"
+          />
+        </label>
+        {scanOn && !scan.guess && (
+          <button type="button" onClick={scan.reset} data-testid="scan-reset">
+            Detect again
+          </button>
+        )}
       </div>
+      {scanOn && (
+        <p class="muted mode-message" data-testid="scan-status">
+          {scan.quad
+            ? scan.guess
+              ? 'Print found: drag a corner if the outline is off'
+              : 'Your outline is used for the scan'
+            : 'Looking for a print…'}
+        </p>
+      )}
       <ModeBar mode={mode} onPhoto={setLast} />
       <label class="ev">
         Exposure {ev > 0 ? '+' : ''}
