@@ -100,14 +100,16 @@ export class LiveOutline {
     if (this.child?.connected) return this.child;
     // a 1 MB semi-space: the print finder's short-lived arrays are collected early instead of growing the child's
     // heap by ~20 MB (it lives beside the daemon while scan mode is open)
-    const cmd = prioritized(process.execPath, ['--max-semi-space-size=1', outlineEntry()], 'jobs');
+    // live analysis, like the face detector thread: below the camera and the preview, above filter jobs (a frame at
+    // most every 500 ms and none while one is being looked at, so it cannot crowd out the daemon)
+    const cmd = prioritized(process.execPath, ['--max-semi-space-size=1', outlineEntry()], 'analysis');
     const env = childEnv(process.env, { MALLOC_ARENA_MAX: '2', VIPS_CONCURRENCY: '1' });
     const child = spawn(cmd.command, cmd.args, {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env,
       serialization: 'advanced',
     });
-    if (cmd.via === 'setpriority') lowerAfterSpawn(child.pid, 'jobs');
+    if (cmd.via === 'setpriority') lowerAfterSpawn(child.pid, 'analysis');
     child.on('message', (m: OutlineReply) => {
       this.busy = false;
       if (child !== this.child) return;
