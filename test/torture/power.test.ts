@@ -13,5 +13,7 @@ describe('torture: power cuts (short)', () => {
     expect(Number(r.configOld) + Number(r.configNew)).toBe(8);
     expect(Number(r.captures)).toBeGreaterThan(0);
     expect(r.tempLeftoversAfterStart).toBe(0);
-  }, 90_000);
+    // The bound is for a hung daemon, not speed: 8 kill-and-restart cycles took 35 s in an idle CI run, 60 s beside
+    // stress-ng --cpu 2 and over 90 s with a second test run on top; the assertions above are about data.
+  }, 300_000);
 });
