@@ -6,6 +6,7 @@ import { appRoot } from '../config/locate.js';
 import { childEnv } from '../util/child-env.js';
 import { createLogger } from '../util/logger.js';
 import { lowerAfterSpawn, prioritized } from '../util/low-priority.js';
+import { OutlineSteadier } from './outline-steady.js';
 import type { OutlineReply, OutlineRequest } from './outline-worker.js';
 
 const log = createLogger('scan.outline');
@@ -37,9 +38,9 @@ export interface LiveOutlineDeps {
 
 /**
  * The viewfinder's print outline while scan mode is selected: at most `fps` preview frames a second go to a child
- * process at the filter jobs' low priority, which finds the print (src/scan/quad.ts); a frame is skipped while the
- * previous one is still being looked at, so a busy Pi simply outlines less often. The child (and OpenCV's memory)
- * goes when the watch ends.
+ * process at live analysis' priority, which finds the print (src/scan/quad.ts); a frame is skipped while the
+ * previous one is still being looked at, so a busy Pi simply outlines less often. An outline is shown once two
+ * frames in a row agree (src/scan/outline-steady.ts). The child (and OpenCV's memory) goes when the watch ends.
  */
 export class LiveOutline {
   private child?: ChildProcess;
@@ -48,6 +49,7 @@ export class LiveOutline {
   private busy = false;
   private seq = 0;
   private lastFrame?: Buffer;
+  private readonly steady = new OutlineSteadier();
 
   constructor(private readonly deps: LiveOutlineDeps) {}
 
@@ -77,6 +79,7 @@ export class LiveOutline {
     this.child = undefined;
     this.busy = false;
     this.lastFrame = undefined;
+    this.steady.reset();
     return { watching: false };
   }
 
@@ -117,7 +120,8 @@ export class LiveOutline {
         log.warn('outline failed', { error: m.error });
         return;
       }
-      this.deps.emit({ corners: m.corners, at: Date.now(), ms: m.ms });
+      const shown = this.steady.next(m.corners, m.height / Math.max(1, m.width));
+      if (shown) this.deps.emit({ corners: shown.corners, at: Date.now(), ms: m.ms });
     });
     child.on('exit', (code, signal) => {
       if (child !== this.child) return;
