@@ -176,6 +176,10 @@ export class TortureDaemon {
       '    initialMs: 50',
       '    maxMs: 400',
       o.cameraYaml ?? '',
+      // The filter worker at the daemon's priority: torture checks what survives a cut, not priority
+      // (test/filters/worker's subject), and beside stress-ng a nice-19 worker took over 20 s to resume a sepia job.
+      'filters:',
+      '  nice: 0',
       'storage:',
       o.storageYaml ?? '  minFreeMB: 0',
       '',
