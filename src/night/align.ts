@@ -1,3 +1,4 @@
+import { solveLinear } from '../util/linear-solve.js';
 import { type Plane, sampleBilinear } from './plane.js';
 
 /**
@@ -388,17 +389,8 @@ export function fitSimilarity(
 
 function solve4(A: Float64Array, b: Float64Array): number[] | undefined {
   const n = 4;
-  const M = Array.from({ length: n }, (_, i) => [...A.slice(i * n, i * n + n), b[i]]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r][c]) > Math.abs(M[p][c])) p = r;
-    if (Math.abs(M[p][c]) < 1e-12) return undefined;
-    [M[c], M[p]] = [M[p], M[c]];
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = M[r][c] / M[c][c];
-      for (let k = c; k <= n; k++) M[r][k] -= f * M[c][k];
-    }
-  }
-  return M.map((row, i) => row[n] / row[i]);
+  return solveLinear(
+    Array.from({ length: n }, (_, i) => [...A.slice(i * n, i * n + n), b[i]]),
+    n,
+  );
 }

@@ -1,3 +1,4 @@
+import { solveLinear } from '../util/linear-solve.js';
 /**
  * Plane geometry of a photographed print: quadrilaterals, homographies, and the print's true aspect ratio from its
  * perspective image. Pure functions (no OpenCV), shared by the detector, the warp and the tests.
@@ -68,23 +69,9 @@ export function homography(src: readonly Point[], dst: readonly Point[]): Mat3 {
     A.push([x, y, 1, 0, 0, 0, -u * x, -u * y, u]);
     A.push([0, 0, 0, x, y, 1, -v * x, -v * y, v]);
   }
-  const h = solve(A, 8);
+  const h = solveLinear(A, 8);
+  if (!h) throw new Error('degenerate quadrilateral');
   return [h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], 1];
-}
-
-function solve(M: number[][], n: number): number[] {
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r][c]) > Math.abs(M[p][c])) p = r;
-    if (Math.abs(M[p][c]) < 1e-12) throw new Error('degenerate quadrilateral');
-    [M[c], M[p]] = [M[p], M[c]];
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = M[r][c] / M[c][c];
-      for (let k = c; k <= n; k++) M[r][k] -= f * M[c][k];
-    }
-  }
-  return M.map((row, i) => row[n] / row[i]);
 }
 
 export function applyH(H: Mat3, x: number, y: number): Point {
