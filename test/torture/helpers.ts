@@ -10,5 +10,6 @@ export function assertBuilt(): void {
 
 /** A failed scenario shows its violations in the assertion message. */
 export function explain(r: Record<string, unknown>): string {
-  return JSON.stringify({ violations: r.violations, error: r.error }, null, 2);
+  // the seed replays a randomised run (`run({ seed })`)
+  return JSON.stringify({ violations: r.violations, error: r.error, seed: r.seed }, null, 2);
 }
