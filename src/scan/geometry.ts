@@ -1,8 +1,10 @@
-import { solveLinear } from '../util/linear-solve.js';
 /**
  * Plane geometry of a photographed print: quadrilaterals, homographies, and the print's true aspect ratio from its
  * perspective image. Pure functions (no OpenCV), shared by the detector, the warp and the tests.
  */
+
+import { solveLinear } from '../util/linear-solve.js';
+
 export type Point = [number, number];
 /** Corners clockwise from top-left: TL, TR, BR, BL. */
 export type Quad = [Point, Point, Point, Point];
