@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, watch, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dev = path.join(root, '.dev');
@@ -82,9 +82,9 @@ if (
 }
 
 // The memory settings of the systemd unit, so the simulator's footprint resembles the appliance's.
+const { unitMallocEnv } = await import(pathToFileURL(path.join(root, 'dist', 'src', 'util', 'unit-env.js')).href);
 const daemonEnv = {
-  MALLOC_ARENA_MAX: '2',
-  MALLOC_MMAP_THRESHOLD_: '131072',
+  ...unitMallocEnv(),
   VIPS_CONCURRENCY: '1',
   UV_THREADPOOL_SIZE: '2',
   ...process.env,

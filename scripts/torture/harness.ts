@@ -5,6 +5,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { unitMallocEnv } from '../../src/util/unit-env.js';
 
 /** The repository root, found from this file whether it runs as TypeScript (vitest) or from dist/. */
 export const repoRoot = (() => {
@@ -206,8 +207,7 @@ export class TortureDaemon {
       // PINHOLE_DEV=1: power off, reboot and clock changes are only logged — a fuzzer must never power off this machine.
       // The memory settings are the systemd unit's (systemd/pinhole.service): the daemon is tortured as it runs.
       env: {
-        MALLOC_ARENA_MAX: '2',
-        MALLOC_MMAP_THRESHOLD_: '131072',
+        ...unitMallocEnv(),
         VIPS_CONCURRENCY: '1',
         UV_THREADPOOL_SIZE: '2',
         ...process.env,

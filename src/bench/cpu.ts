@@ -9,6 +9,7 @@ import { callDaemon } from '../control/client.js';
 import { previewArgv } from '../hw/camera/argv.js';
 import { cameraCommands } from '../hw/camera/commands.js';
 import { childEnv } from '../util/child-env.js';
+import { unitMallocEnv } from '../util/unit-env.js';
 import { benchDetect } from './detect.js';
 import { cmdline, descendants, perSecond, processCpuMs, sampleTree } from './proc-cpu.js';
 
@@ -264,7 +265,7 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, unkn
   // --quick: a 0.8 MP photo, so the background job finishes soon even on a busy machine (its goal needs 12 MP)
   const still = opts.quick ? { width: 1014, height: 760 } : { width: 4056, height: 3040 };
   const cleanEnv = childEnv(process.env);
-  const daemonMalloc = { ...cleanEnv, MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' };
+  const daemonMalloc = { ...cleanEnv, ...unitMallocEnv() };
   const stateDir = path.join(root, 'alone');
 
   // References in the same run: single-thread detect() at the live detection size, and the fake camera alone.

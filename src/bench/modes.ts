@@ -7,6 +7,7 @@ import { analyzerFromConfig } from '../analysis/component.js';
 import { defaultConfig } from '../config/load.js';
 import { appRoot } from '../config/locate.js';
 import { callDaemon } from '../control/client.js';
+import { unitMallocEnv } from '../util/unit-env.js';
 import { loadFaceDetector } from '../vision/face-model.js';
 
 /**
@@ -135,7 +136,7 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, unkn
     [path.join(appRoot(), 'dist', 'src', 'cli', 'main.js'), 'run', '--config', path.join(dir, 'config.yaml')],
     {
       cwd: dir,
-      env: { ...process.env, PINHOLE_CONFIG: '', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' },
+      env: { ...process.env, PINHOLE_CONFIG: '', ...unitMallocEnv() },
       stdio: 'ignore',
     },
   );

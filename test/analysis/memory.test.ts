@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { unitMallocEnv } from '../../src/util/unit-env.js';
 import { repoRoot } from '../helpers/tmp.js';
 import { astronaut, modelsDir, twoPeople } from './helpers.js';
 
@@ -55,7 +56,7 @@ describe('analysis memory', () => {
       cwd: repoRoot,
       encoding: 'utf8',
       timeout: 240_000,
-      env: { ...process.env, MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' },
+      env: { ...process.env, ...unitMallocEnv() },
     });
     expect(r.status, r.stderr).toBe(0);
     const m = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>;

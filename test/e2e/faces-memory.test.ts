@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callDaemon } from '../../src/control/client.js';
+import { unitMallocEnv } from '../../src/util/unit-env.js';
 import { simDaemonYaml, TestDaemon } from '../helpers/daemon.js';
 import { sharedDir, waitUntil } from '../helpers/tmp.js';
 
@@ -39,8 +40,7 @@ describe('memory with smile shutter and People on (Zero 2 W profile)', () => {
   const d = new TestDaemon('', {
     PINHOLE_BOARD_MODEL: '',
     PINHOLE_BOARD_MEMINFO: '',
-    MALLOC_ARENA_MAX: '2',
-    MALLOC_MMAP_THRESHOLD_: '131072',
+    ...unitMallocEnv(),
     VIPS_CONCURRENCY: '1',
     UV_THREADPOOL_SIZE: '2',
   });

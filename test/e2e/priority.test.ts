@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_TOKEN, sleep, TortureDaemon, waitFor } from '../../scripts/torture/harness.js';
 import { callDaemon } from '../../src/control/client.js';
 import { schedOf } from '../../src/util/low-priority.js';
+import { unitMallocEnv } from '../../src/util/unit-env.js';
 import { cliPath, sharedDir } from '../helpers/tmp.js';
 
 /**
@@ -85,7 +86,7 @@ describe('priorities in the running daemon', () => {
 
   it("no child gets the daemon's malloc tuning; live faces run at nice 5", async () => {
     const pid = d.pid as number;
-    expect(environ(pid).MALLOC_MMAP_THRESHOLD_).toBe('131072');
+    expect(environ(pid).MALLOC_MMAP_THRESHOLD_).toBe(unitMallocEnv().MALLOC_MMAP_THRESHOLD_);
     const cam = Number(readFileSync(path.join(d.dataDir, 'run', 'camera.pid'), 'utf8'));
     const env = environ(cam);
     expect(env.PINHOLE_FAKE_CAMERA_STATE_DIR).toBeTruthy();

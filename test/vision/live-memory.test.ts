@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { unitMallocEnv } from '../../src/util/unit-env.js';
 import { repoRoot, sharedDir, tempDir } from '../helpers/tmp.js';
 
 const models = path.join(sharedDir, 'models');
@@ -48,7 +49,7 @@ describe('memory of live face detection', () => {
     writeFileSync(file, script);
     const r = spawnSync(process.execPath, [file], {
       cwd: repoRoot,
-      env: { ...process.env, MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' },
+      env: { ...process.env, ...unitMallocEnv() },
       encoding: 'utf8',
       timeout: 170_000,
     });

@@ -3,6 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { unitMallocEnv } from '../../src/util/unit-env.js';
 import { cliPath, repoRoot, sharedDir, tempDir } from '../helpers/tmp.js';
 
 const models = path.join(sharedDir, 'models');
@@ -81,7 +82,7 @@ describe('memory', () => {
       }
       console.log(JSON.stringify({ samples }));
     `;
-    const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' };
+    const env = { ...process.env, ...unitMallocEnv() };
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
       cwd: repoRoot,
       env,
