@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +18,24 @@ import { isTempName } from '../../src/util/atomic-write.js';
 import { shared } from '../vision/helpers.js';
 
 const sharedModels = path.join(shared, 'models');
+
+describe('sha256File', () => {
+  test('equals the hash of the whole file at every chunk boundary: empty, 1 MiB exactly, and one byte over', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pinhole-sha-'));
+    try {
+      for (const size of [0, 1 << 20, (1 << 20) + 1, 3_000_001]) {
+        const data = Buffer.alloc(size);
+        for (let i = 0; i < size; i++) data[i] = (i * 31 + (i >> 10)) & 0xff;
+        const file = path.join(dir, `f${size}`);
+        await writeFile(file, data);
+        expect(await sha256File(file), `${size} bytes`).toBe(createHash('sha256').update(data).digest('hex'));
+      }
+      await expect(sha256File(path.join(dir, 'missing'))).rejects.toThrow(/ENOENT/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('models/manifest.json', () => {
   test('lists every model in ../shared/models with matching size and sha256', async () => {
